@@ -1,0 +1,173 @@
+"""Elementwise primitives. Inputs broadcast as in numpy; the engine sums gradients back."""
+
+import numpy as np
+
+from .registry import primitive
+
+# ---- arithmetic ------------------------------------------------------------------------------
+
+
+@primitive(lambda g, out, x, y: g,
+           lambda g, out, x, y: g,
+           derivative="d/dx = 1, d/dy = 1")
+def add(x, y):
+    """x + y, broadcasting."""
+    return np.add(x, y)
+
+
+@primitive(lambda g, out, x, y: g,
+           lambda g, out, x, y: -g,
+           derivative="d/dx = 1, d/dy = -1")
+def sub(x, y):
+    """x - y, broadcasting."""
+    return np.subtract(x, y)
+
+
+@primitive(lambda g, out, x, y: g * y,
+           lambda g, out, x, y: g * x,
+           derivative="d/dx = y, d/dy = x")
+def mul(x, y):
+    """x * y, broadcasting."""
+    return np.multiply(x, y)
+
+
+@primitive(lambda g, out, x, y: g / y,
+           lambda g, out, x, y: -g * out / y,
+           domain=("real", "nonzero"), derivative="d/dx = 1/y, d/dy = -x/y^2")
+def div(x, y):
+    """x / y (true division), broadcasting."""
+    return np.true_divide(x, y)
+
+
+@primitive(lambda g, out, x: -g, derivative="-1")
+def neg(x):
+    """-x."""
+    return np.negative(x)
+
+
+# d/dy x^y = x^y log x; at x = 0 that is taken as 0 (as PyTorch does), negative x gives nan.
+@primitive(lambda g, out, x, y: g * y * x ** (y - 1),
+           lambda g, out, x, y: g * out * np.log(np.where(x == 0, 1, x)),
+           domain=("positive", "real"), derivative="d/dx = y x^(y-1), d/dy = x^y log(x)")
+def pow(x, y):
+    """x ** y, with a tensor or scalar exponent."""
+    return np.power(x, y)
+
+
+# ---- unary functions -------------------------------------------------------------------------
+
+
+@primitive(lambda g, out, x: g * out, derivative="exp(x)")
+def exp(x):
+    """e ** x."""
+    return np.exp(x)
+
+
+@primitive(lambda g, out, x: g / x, domain="positive", derivative="1/x")
+def log(x):
+    """Natural logarithm."""
+    return np.log(x)
+
+
+@primitive(lambda g, out, x: g / (2 * out), domain="positive", derivative="1 / (2 sqrt(x))")
+def sqrt(x):
+    """Square root."""
+    return np.sqrt(x)
+
+
+@primitive(lambda g, out, x: g * np.sign(x), domain="nonzero", derivative="sign(x)")
+def abs(x):
+    """|x| (its gradient at 0 is taken as 0)."""
+    return np.absolute(x)
+
+
+@primitive(lambda g, out, x: g * np.cos(x), derivative="cos(x)")
+def sin(x):
+    """Sine (radians)."""
+    return np.sin(x)
+
+
+@primitive(lambda g, out, x: -g * np.sin(x), derivative="-sin(x)")
+def cos(x):
+    """Cosine (radians)."""
+    return np.cos(x)
+
+
+@primitive(lambda g, out, x: g * (1 - out * out), derivative="1 - tanh(x)^2")
+def tanh(x):
+    """Hyperbolic tangent."""
+    return np.tanh(x)
+
+
+@primitive(lambda g, out, x: g * out * (1 - out), derivative="sigmoid(x) (1 - sigmoid(x))")
+def sigmoid(x):
+    """1 / (1 + e^-x), computed without overflow for large |x|."""
+    e = np.exp(-np.absolute(x))  # in (0, 1]: never overflows
+    return np.where(np.greater_equal(x, 0), 1 / (1 + e), e / (1 + e))
+
+
+@primitive(lambda g, out, x: g * (x > 0), domain="nonzero", derivative="1 if x > 0 else 0")
+def relu(x):
+    """max(x, 0) (its gradient at 0 is taken as 0)."""
+    return np.maximum(x, 0)
+
+
+# ---- two-input selections: ties split the gradient evenly, as PyTorch does -------------------
+
+
+@primitive(lambda g, out, x, y: np.where(x == y, g / 2, g * (x > y)),
+           lambda g, out, x, y: np.where(x == y, g / 2, g * (y > x)),
+           domain=("offgrid", "ongrid"), derivative="1 where x is the larger, else 0")
+def maximum(x, y):
+    """Elementwise larger of x and y, broadcasting."""
+    return np.maximum(x, y)
+
+
+@primitive(lambda g, out, x, y: np.where(x == y, g / 2, g * (x < y)),
+           lambda g, out, x, y: np.where(x == y, g / 2, g * (y < x)),
+           domain=("offgrid", "ongrid"), derivative="1 where x is the smaller, else 0")
+def minimum(x, y):
+    """Elementwise smaller of x and y, broadcasting."""
+    return np.minimum(x, y)
+
+
+@primitive(lambda g, out, x, min=None, max=None: g * _inside(x, min, max),
+           kind="clip", domain="offgrid", derivative="1 inside [min, max], else 0")
+def clip(x, min=None, max=None):
+    """Limit x to [min, max] (either bound may be None), like numpy.clip / torch.clamp."""
+    if min is None and max is None:
+        raise ValueError("clip needs at least one of min and max")
+    return np.clip(x, min, max)
+
+
+def _inside(x, lo, hi):
+    if lo is None:
+        return x <= hi
+    if hi is None:
+        return x >= lo
+    return (x >= lo) * (x <= hi)  # logical and, on arrays and Tensors alike
+
+
+@primitive(None,
+           lambda g, out, cond, x, y: np.where(cond, g, 0),
+           lambda g, out, cond, x, y: np.where(cond, 0, g),
+           kind="where", domain=("bool", "real", "real"), derivative="1 where chosen, else 0")
+def where(cond, x, y):
+    """x where cond is true, else y (all three broadcast)."""
+    return np.where(cond, x, y)
+
+
+@primitive(lambda g, out, x, dtype: g.astype(x.dtype), kind="astype", nin=1,
+           derivative="1 (cast back)")
+def astype(x, dtype):
+    """A copy of x converted to ``dtype``; the gradient is cast back to x's dtype."""
+    return x.astype(dtype)
+
+
+def square(x):
+    """x ** 2."""
+    return pow(x, 2)
+
+
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos",
+           "tanh", "sigmoid", "relu", "maximum", "minimum", "clip", "where", "astype", "square"]

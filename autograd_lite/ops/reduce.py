@@ -1,0 +1,113 @@
+"""Reductions over axes (numpy's ``axis``/``keepdims``), and the softmax family."""
+
+import numpy as np
+
+from .elementwise import sqrt
+from .registry import primitive
+
+
+def _kept_shape(shape, axis):
+    """``shape`` with the reduced axes as size-1 dims: what keepdims=True would give."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    reduced = {a % len(shape) for a in axes} if shape else set()
+    return tuple(1 if i in reduced else n for i, n in enumerate(shape))
+
+
+def _unreduce(g, x, axis):
+    """The gradient of a reduction, reshaped so it broadcasts against the input ``x``."""
+    return g.reshape(_kept_shape(x.shape, axis))
+
+
+def _count(x, out):
+    """How many input elements went into each output element."""
+    return x.size // out.size if out.size else 1
+
+
+def _spread(g, out, x, axis):
+    """Share each output's gradient among the inputs equal to it (the max or min; ties split)."""
+    mask = x == _unreduce(out, x, axis)
+    share = _unreduce(g, x, axis) / mask.sum(axis=axis, keepdims=True).astype(x.dtype)
+    return share * mask
+
+
+@primitive(lambda g, out, x, axis=None, keepdims=False:
+           np.broadcast_to(_unreduce(g, x, axis), x.shape),
+           kind="reduce", derivative="1")
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (int, tuple, or None for all elements), as numpy.sum."""
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+@primitive(lambda g, out, x, axis=None, keepdims=False:
+           np.broadcast_to(_unreduce(g, x, axis) / _count(x, out), x.shape),
+           kind="reduce", derivative="1/N")
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis``, as numpy.mean."""
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+@primitive(lambda g, out, x, axis=None, keepdims=False: _spread(g, out, x, axis),
+           kind="reduce", domain="unique", derivative="1 at the maximum (ties share), else 0")
+def max(x, axis=None, keepdims=False):
+    """Largest element over ``axis``, as numpy.max."""
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+@primitive(lambda g, out, x, axis=None, keepdims=False: _spread(g, out, x, axis),
+           kind="reduce", domain="unique", derivative="1 at the minimum (ties share), else 0")
+def min(x, axis=None, keepdims=False):
+    """Smallest element over ``axis``, as numpy.min."""
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+@primitive(lambda g, out, x, axis=None, ddof=0, keepdims=False:
+           _unreduce(g, x, axis) * 2 * (x - x.mean(axis=axis, keepdims=True))
+           / (_count(x, out) - ddof),
+           kind="reduce", derivative="2 (x - mean) / (N - ddof)")
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom, as numpy.var."""
+    return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis``, as numpy.std (the square root of ``var``)."""
+    return sqrt(var(x, axis, ddof, keepdims))
+
+
+# ---- log-sum-exp and softmax: shift by the max so exp never overflows ------------------------
+
+
+def _shift(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)  # an all -inf slice stays -inf instead of nan
+
+
+@primitive(lambda g, out, x, axis=None, keepdims=False:
+           _unreduce(g, x, axis) * np.exp(x - _unreduce(out, x, axis)),
+           kind="reduce", derivative="softmax(x)")
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis``, without overflow."""
+    m = _shift(x, axis)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+@primitive(lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),
+           kind="softmax", derivative="s_i (delta_ij - s_j)")
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``, without overflow."""
+    e = np.exp(x - _shift(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@primitive(lambda g, out, x, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
+           kind="softmax", derivative="delta_ij - softmax(x)_j")
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``: log-probabilities, without overflow."""
+    shifted = x - _shift(x, axis)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+__all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax", "log_softmax"]

@@ -1,0 +1,207 @@
+"""The op declaration API: every primitive is declared once, forward and gradient rule together.
+
+    @primitive(lambda g, out, x: g * out, derivative="exp(x)")
+    def exp(x):
+        "Elementwise e**x."
+        return np.exp(x)
+
+The decorated numpy function becomes the public op: it accepts Tensors, arrays and Python
+numbers, runs the forward on arrays, and records a graph ``Node`` when an input requires grad.
+Each rule receives the incoming gradient ``g``, the forward result ``out``, then the forward's
+own arguments, and returns the gradient for one input. A plain ``backward()`` calls the rules
+on numpy arrays; ``create_graph=True`` calls the same rules on Tensors (numpy dispatches its
+functions to our ops through ``Tensor.__array_ufunc__`` / ``__array_function__``), so the
+gradient is itself differentiable. Broadcasting is undone by the engine, never by a rule.
+A rule that needs one of our own ops (not a numpy function) calls ``op.dispatch(...)``.
+
+The remaining keywords are test hints read by the generic registry test and the visualiser:
+``kind`` (which input strategy draws arguments), ``domain`` (per input: "real", "positive",
+"nonzero", "offgrid", "ongrid", "unique", "bool"), and ``derivative`` (the local derivative).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..engine import Node, is_grad_enabled
+
+REGISTRY: dict[str, Op] = {}
+
+_NUMERIC_KINDS = frozenset("biuf")
+
+
+class Op:
+    """A registered primitive: call it like the numpy function it wraps."""
+
+    def __init__(self, forward, vjps, *, kind, domain, derivative, nin):
+        sig = inspect.signature(forward)
+        params = list(sig.parameters.values())
+        self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+        positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        if nin is None:
+            nin = sum(p.default is p.empty for p in positional)
+        self.name = forward.__name__
+        self.forward = forward
+        self.vjps = vjps
+        self.nin = nin
+        self.param_names = tuple(p.name for p in positional[nin:])
+        self.kind = kind
+        self.domain = domain
+        self.derivative = derivative
+        self.__doc__ = forward.__doc__
+        self.__wrapped__ = forward
+        self.__name__ = self.__qualname__ = forward.__name__
+        self.__module__ = forward.__module__
+
+    @property
+    def differentiable(self) -> bool:
+        return self.vjps is not None
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+    def __call__(self, *args, **params):
+        from ..tensor import Tensor
+
+        if not self.variadic and len(args) != self.nin:
+            args = self._split_params(args, params)
+        vjps = self.vjps
+        arrays = []
+        inputs = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                if a._requires_grad and vjps is not None and (self.variadic or vjps[i]):
+                    inputs.append((i, a.grad_fn if a.grad_fn is not None else a))
+            else:
+                arrays.append(as_operand(a, self.name))
+        try:
+            out = self.forward(*arrays, **params)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(self.name, e, arrays) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if inputs and is_grad_enabled():
+            return Tensor._make(out, Node(self, tuple(arrays), params or None, out, tuple(inputs)))
+        return Tensor._make(out, None)
+
+    def dispatch(self, *args, **params):
+        """Call this op from inside another op's rule: arrays in give an array out (a plain
+        backward), Tensors in give a recorded Tensor (``create_graph=True``)."""
+        from ..tensor import Tensor
+
+        if any(isinstance(a, Tensor) for a in args):
+            return self(*args, **params)
+        return self.forward(*args, **params)
+
+    def _split_params(self, args, params):
+        """Move positional arguments past the inputs into ``params`` by name (numpy style)."""
+        extra = args[self.nin:]
+        if len(args) < self.nin or len(extra) > len(self.param_names):
+            raise TypeError(
+                f"{self.name}() takes {self.nin} input(s) and at most {len(self.param_names)} "
+                f"more argument(s) {self.param_names}, got {len(args)} positional arguments")
+        for name, value in zip(self.param_names, extra):
+            if name in params:
+                raise TypeError(f"{self.name}() got multiple values for argument '{name}'")
+            params[name] = value
+        return args[:self.nin]
+
+
+def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=None,
+              differentiable=True, name=None):
+    """Declare the decorated numpy function as a primitive op with one vjp rule per input.
+
+    A rule of ``None`` marks an input with no gradient (a condition, an index). A variadic
+    forward (``def f(*arrays, axis)``) takes a single rule, called with ``argnum=i``.
+    ``differentiable=False`` declares an op with no gradient at all (comparisons, argmax).
+    ``name`` overrides the registered name (default: the function's).
+    """
+    def register(forward):
+        if name is not None:
+            forward.__name__ = forward.__qualname__ = name
+        if forward.__name__ in REGISTRY:
+            raise ValueError(f"an op named '{forward.__name__}' is already registered")
+        op = Op(forward, vjps if differentiable else None, kind=kind, domain=domain,
+                derivative=derivative, nin=nin)
+        if differentiable and not op.variadic and len(vjps) != op.nin:
+            raise ValueError(f"op '{op.name}' has {op.nin} input(s) but {len(vjps)} vjp rule(s)")
+        REGISTRY[op.name] = op
+        return op
+
+    return register
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: what an op accepts besides Tensors, and the errors it gives.
+
+
+def as_operand(a, op_name):
+    """A non-Tensor op argument as something numpy computes with, without upcasting float32.
+
+    Python numbers stay Python numbers (numpy treats them as weakly typed, so ``x * 2.0`` keeps
+    a float32 ``x`` float32); numpy scalars become Python numbers for the same reason.
+    """
+    if isinstance(a, np.ndarray):
+        check_dtype(a.dtype, op_name)
+        return a
+    if isinstance(a, (bool, int, float)):
+        return a.item() if isinstance(a, np.generic) else a
+    if isinstance(a, np.generic):
+        check_dtype(a.dtype, op_name)
+        return a.item()
+    if isinstance(a, (list, tuple)):
+        return to_array(a, op_name)
+    raise TypeError(f"{op_name}: unsupported operand type {type(a).__name__}; expected a Tensor, "
+                    "numpy array or Python number")
+
+
+def to_array(data, op_name="tensor", dtype=None):
+    """Nested lists / scalars to an array; Python floats become float32, as in PyTorch."""
+    try:
+        arr = np.array(data, dtype=dtype)
+    except ValueError as e:
+        raise ValueError(f"{op_name}: cannot make an array from {_short(data)}: the nested "
+                         f"sequences have ragged lengths or mixed types ({e})") from None
+    except TypeError as e:
+        raise TypeError(f"{op_name}: cannot make an array from {_short(data)} ({e})") from None
+    check_dtype(arr.dtype, op_name)
+    if dtype is None and arr.dtype == np.float64 and not _holds_numpy_float64(data):
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _holds_numpy_float64(data):
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return isinstance(data, (np.ndarray, np.float64))
+
+
+def check_dtype(dtype, op_name):
+    if dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{op_name}: unsupported dtype {dtype}; autograd_lite works with bool, "
+                        "integer and floating-point data (not complex, string or object)")
+
+
+def describe(arrays):
+    """``float32(2, 3), int 2`` – the shapes and dtypes of op arguments, for error messages."""
+    parts = []
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            parts.append(f"{a.dtype}{tuple(a.shape)}")
+        else:
+            parts.append(f"{type(a).__name__} {a!r}")
+    return ", ".join(parts)
+
+
+def _op_error(name, e, arrays):
+    cls = TypeError if isinstance(e, TypeError) else (
+        IndexError if isinstance(e, IndexError) and not isinstance(e, ValueError) else ValueError)
+    return cls(f"{name}: {e} (inputs: {describe(arrays)})")
+
+
+def _short(data, limit=60):
+    text = repr(data)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,145 @@
+"""Shape and indexing primitives: they move elements around, so their rules move them back."""
+
+import builtins
+
+import numpy as np
+
+from .registry import primitive
+
+
+@primitive(lambda g, out, x, shape: g.reshape(x.shape), kind="reshape", nin=1,
+           derivative="1 (reshaped back)")
+def reshape(x, shape):
+    """The same elements in a new shape (one dimension may be -1), as numpy.reshape."""
+    return np.reshape(x, shape)
+
+
+def _inverse(axes, ndim):
+    return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
+
+
+@primitive(lambda g, out, x, axes=None: g.transpose(_inverse(axes, x.ndim)), kind="transpose",
+           derivative="1 (axes permuted back)")
+def transpose(x, axes=None):
+    """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
+    return np.transpose(x, axes)
+
+
+# The engine sums a gradient back over broadcast axes, so broadcast_to's rule is the identity.
+@primitive(lambda g, out, x, shape: g, kind="broadcast_to", nin=1,
+           derivative="1 (summed over the copies)")
+def broadcast_to(x, shape):
+    """x repeated (as a read-only view) to ``shape`` by numpy's broadcasting rules."""
+    return np.broadcast_to(x, shape)
+
+
+@primitive(lambda g, out, x, axis=None: g.reshape(x.shape), kind="squeeze",
+           derivative="1 (reshaped back)")
+def squeeze(x, axis=None):
+    """Drop size-1 axes (all of them, or those in ``axis``), as numpy.squeeze."""
+    return np.squeeze(x, axis)
+
+
+@primitive(lambda g, out, x, axis: g.reshape(x.shape), kind="unsqueeze", nin=1,
+           derivative="1 (reshaped back)")
+def unsqueeze(x, axis):
+    """Insert size-1 axes at ``axis`` (int or tuple), as numpy.expand_dims."""
+    return np.expand_dims(x, axis)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge the axes ``start_dim..end_dim`` into one, as torch.flatten."""
+    shape = x.shape
+    if not shape:
+        return reshape(x, (1,))
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    merged = int(np.prod(shape[start:end + 1]))
+    return reshape(x, shape[:start] + (merged,) + shape[end + 1:])
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes, as numpy.swapaxes."""
+    axes = list(range(len(x.shape)))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, tuple(axes))
+
+
+# ---- indexing --------------------------------------------------------------------------------
+
+
+def as_index(index):
+    """An index with any Tensors or lists in it turned into numpy arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    fixed = tuple(np.asarray(getattr(i, "data", i)) if isinstance(i, list) or hasattr(i, "grad_fn")
+                  else i for i in items)
+    return fixed if isinstance(index, tuple) else fixed[0]
+
+
+def _is_advanced(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.any(isinstance(i, np.ndarray) for i in items)
+
+
+@primitive(lambda g, out, x, index: scatter_add.dispatch(g, index, x.shape),
+           kind="getitem", nin=1, derivative="1 at the selected elements, else 0")
+def getitem(x, index):
+    """x[index]: basic slicing, integer-array and boolean-mask indexing, as numpy."""
+    return x[as_index(index)]
+
+
+# getitem's rule needs "add g into zeros at index"; declared as a primitive so that it is itself
+# differentiable (its gradient is getitem again) for second derivatives.
+@primitive(lambda g, out, src, index, shape: g[as_index(index)], kind="scatter_add", nin=1,
+           derivative="1 (gathered back)")
+def scatter_add(src, index, shape):
+    """A zero array of ``shape`` with ``src`` added at ``index`` (repeated indices accumulate)."""
+    index = as_index(index)
+    out = np.zeros(shape, dtype=src.dtype)
+    if _is_advanced(index):
+        np.add.at(out, index, src)  # accumulates repeated indices, unlike out[index] += src
+    else:
+        out[index] = src
+    return out
+
+
+# ---- joining ---------------------------------------------------------------------------------
+
+
+def _concatenate_vjp(g, out, *xs, axis=0, argnum):
+    start = builtins.sum(x.shape[axis] for x in xs[:argnum])
+    where = [slice(None)] * g.ndim
+    where[axis] = slice(start, start + xs[argnum].shape[axis])
+    return g[tuple(where)]
+
+
+def _stack_vjp(g, out, *xs, axis=0, argnum):
+    where = [slice(None)] * g.ndim
+    where[axis] = argnum
+    return g[tuple(where)]
+
+
+@primitive(_concatenate_vjp, kind="concatenate", name="concatenate",
+           derivative="1 (the input's slice)")
+def _concatenate(*arrays, axis=0):
+    return np.concatenate(arrays, axis=axis)
+
+
+@primitive(_stack_vjp, kind="stack", name="stack", derivative="1 (the input's slice)")
+def _stack(*arrays, axis=0):
+    return np.stack(arrays, axis=axis)
+
+
+def concatenate(tensors, axis=0):
+    """Join a sequence of tensors along an existing axis, as numpy.concatenate."""
+    return _concatenate(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join a sequence of same-shape tensors along a new axis, as numpy.stack."""
+    return _stack(*tensors, axis=axis)
+
+
+cat = concatenate
+
+__all__ = ["reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
+           "swapaxes", "getitem", "scatter_add", "concatenate", "cat", "stack"]

@@ -1,0 +1,301 @@
+"""Tensor: a numpy array plus what autograd needs (requires_grad, grad, the node it came from).
+
+Every operator and method calls a registered op from ``ops``; the Tensor itself computes
+nothing, so each gradient rule lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ops.registry import check_dtype, to_array
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    >>> x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "name", "__weakref__")
+    __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, np.ndarray):
+            check_dtype(data.dtype, "Tensor")
+            if dtype is not None and data.dtype != dtype:
+                data = data.astype(dtype)
+        else:
+            data = to_array(data, "Tensor", dtype)
+        self.data = data
+        self._requires_grad = False
+        self._grad = None
+        self.grad_fn = None
+        self.name = name
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data, grad_fn):
+        """Fast internal constructor: ``data`` is already a valid ndarray."""
+        t = object.__new__(cls)
+        t.data = data
+        t._requires_grad = grad_fn is not None
+        t._grad = None
+        t.grad_fn = grad_fn
+        t.name = None
+        return t
+
+    # --- autograd attributes -------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError("requires_grad can only be changed on leaf tensors; use "
+                                   "detach() to get a tensor cut from the graph")
+            return
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype "
+                            f"{self.data.dtype}; convert first, e.g. x.float()")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient of a leaf after ``backward()`` (None before)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            value = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+            if value.shape != self.shape:
+                raise ValueError(f"assigned grad has shape {value.shape}, but the tensor has "
+                                 f"shape {self.shape}")
+        self._grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user rather than by an op that recorded a graph."""
+        return self.grad_fn is None
+
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is required unless self has a single element (a loss). The graph's saved
+        arrays are freed afterwards unless ``retain_graph=True``; ``create_graph=True`` records
+        the backward pass itself so the gradients can be differentiated again.
+        """
+        from .engine import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data, cut from the graph (requires_grad=False)."""
+        return Tensor._make(self.data, None)
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place (e.g. ``x.grad.zero_()``)."""
+        self.data[...] = 0
+        return self
+
+    # --- array attributes ----------------------------------------------------------------------
+
+    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as numpy's.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied); never part of the graph."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape "
+                             f"{self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, got "
+                            f"dtype {self.dtype} shape {self.shape}")
+        return int(self.data.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # --- numpy interoperability: numpy functions on Tensors call our ops -----------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        if op is None:
+            return NotImplemented
+        return getattr(ops, op)(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        op = _FUNCTIONS.get(func)
+        if op is None:
+            return NotImplemented
+        return op(*args, **kwargs)
+
+    # --- operators -----------------------------------------------------------------------------
+
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, other): return ops.pow(self, other)
+    def __rpow__(self, other): return ops.pow(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.abs(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+    def __eq__(self, other): return ops.eq(self, other)
+    def __ne__(self, other): return ops.ne(self, other)
+    def __lt__(self, other): return ops.lt(self, other)
+    def __le__(self, other): return ops.le(self, other)
+    def __gt__(self, other): return ops.gt(self, other)
+    def __ge__(self, other): return ops.ge(self, other)
+
+    # --- methods (numpy / PyTorch names) -------------------------------------------------------
+
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def sign(self): return ops.sign(self)
+    def pow(self, exponent): return ops.pow(self, exponent)
+    def maximum(self, other): return ops.maximum(self, other)
+    def minimum(self, other): return ops.minimum(self, other)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    clamp = clip
+    def matmul(self, other): return ops.matmul(self, other)
+    def dot(self, other): return ops.matmul(self, other)
+
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
+    def var(self, axis=None, ddof=0, keepdims=False): return ops.var(self, axis, ddof, keepdims)
+    def std(self, axis=None, ddof=0, keepdims=False): return ops.std(self, axis, ddof, keepdims)
+    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)
+    def softmax(self, axis=-1): return ops.softmax(self, axis)
+    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)
+    def argmax(self, axis=None, keepdims=False): return ops.argmax(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False): return ops.argmin(self, axis, keepdims)
+
+    def reshape(self, *shape): return ops.reshape(self, _shape_arg(shape))
+    view = reshape
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def transpose(self, *axes): return ops.transpose(self, _axes_arg(axes))
+    def permute(self, *axes): return ops.transpose(self, _shape_arg(axes))
+    def swapaxes(self, axis1, axis2): return ops.swapaxes(self, axis1, axis2)
+    T = property(lambda self: ops.transpose(self), doc="The tensor with its axes reversed.")
+    mT = property(lambda self: ops.swapaxes(self, -2, -1), doc="Transpose of the last 2 axes.")
+    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
+    def expand(self, *shape): return ops.broadcast_to(self, _shape_arg(shape))
+    def squeeze(self, axis=None): return ops.squeeze(self, axis)
+    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
+
+    def astype(self, dtype): return ops.astype(self, dtype)
+    def float(self): return ops.astype(self, np.float32)
+    def double(self): return ops.astype(self, np.float64)
+    def long(self): return ops.astype(self, np.int64)
+
+
+def _shape_arg(shape):
+    """Accept both ``t.reshape(2, 3)`` and ``t.reshape((2, 3))``."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def _axes_arg(axes):
+    return None if not axes else _shape_arg(axes)
+
+
+# The ops import Tensor, so they are imported after it is defined.
+from . import ops  # noqa: E402
+
+_UFUNCS = {
+    np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
+    np.negative: "neg", np.power: "pow", np.exp: "exp", np.log: "log", np.sqrt: "sqrt",
+    np.absolute: "abs", np.sin: "sin", np.cos: "cos", np.tanh: "tanh", np.sign: "sign",
+    np.maximum: "maximum", np.minimum: "minimum", np.matmul: "matmul",
+    np.equal: "eq", np.not_equal: "ne", np.less: "lt", np.less_equal: "le",
+    np.greater: "gt", np.greater_equal: "ge",
+}
+
+_FUNCTIONS = {
+    np.where: ops.where, np.sum: ops.sum, np.mean: ops.mean, np.max: ops.max, np.min: ops.min,
+    np.amax: ops.max, np.amin: ops.min, np.var: ops.var, np.std: ops.std,
+    np.clip: ops.clip, np.reshape: ops.reshape, np.transpose: ops.transpose,
+    np.swapaxes: ops.swapaxes, np.broadcast_to: ops.broadcast_to, np.squeeze: ops.squeeze,
+    np.expand_dims: ops.unsqueeze, np.concatenate: ops.concatenate, np.stack: ops.stack,
+    np.matmul: ops.matmul, np.argmax: ops.argmax, np.argmin: ops.argmin,
+}
