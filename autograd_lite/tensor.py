@@ -276,7 +276,8 @@ def _shape_arg(shape):
 
 
 def _axes_arg(axes):
-    return None if not axes else _shape_arg(axes)
+    """Accept ``t.transpose()``, ``t.transpose(None)``, ``(1, 0)`` or ``((1, 0),)``."""
+    return None if not axes or axes == (None,) else _shape_arg(axes)
 
 
 # The ops import Tensor, so they are imported after it is defined.

@@ -17,11 +17,12 @@ def _matmul_vjp_x(g, out, x, y):
 
 
 def _matmul_vjp_y(g, out, x, y):
+    if y.ndim == 1:
+        g = g[..., None]
     if x.ndim == 1:
         g, x = g[..., None, :], x[None, :]
-    if y.ndim == 1:
-        return (x.swapaxes(-1, -2) @ g[..., None])[..., 0]
-    return x.swapaxes(-1, -2) @ g
+    gy = x.swapaxes(-1, -2) @ g
+    return gy[..., 0] if y.ndim == 1 else gy
 
 
 @primitive(_matmul_vjp_x, _matmul_vjp_y, kind="matmul", derivative="d/dx = g y^T, d/dy = x^T g")

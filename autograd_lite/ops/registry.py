@@ -122,8 +122,10 @@ def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=Non
     def register(forward):
         if name is not None:
             forward.__name__ = forward.__qualname__ = name
-        if forward.__name__ in REGISTRY:
-            raise ValueError(f"an op named '{forward.__name__}' is already registered")
+        known = REGISTRY.get(forward.__name__)
+        if known is not None and known.__module__ != forward.__module__:  # re-running a cell is ok
+            raise ValueError(f"an op named '{forward.__name__}' is already registered by "
+                             f"{known.__module__}; choose another name")
         op = Op(forward, vjps if differentiable else None, kind=kind, domain=domain,
                 derivative=derivative, nin=nin)
         if differentiable and not op.variadic and len(vjps) != op.nin:

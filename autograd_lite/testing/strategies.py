@@ -1,0 +1,248 @@
+"""Hypothesis strategies for testing ops and models: shapes, arrays, tensors, op arguments.
+
+>>> from hypothesis import given
+>>> from autograd_lite.testing import strategies as ags
+>>> @given(ags.tensors(domain="positive"))
+... def test_log_gradient(x):
+...     assert gradcheck(ag.log, x)
+
+``op_arguments(op)`` draws valid arguments for any registered primitive from the hints in its
+declaration (``kind`` and ``domain``); the registry-wide gradient test is built on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ..tensor import Tensor
+
+# ---- values ----------------------------------------------------------------------------------
+
+BOUND = 2.0
+"""Elements are drawn from [-BOUND, BOUND]: large enough to matter, small enough that exp,
+pow and friends stay well conditioned for finite differences."""
+
+
+def elements(domain="real", dtype=np.float64):
+    """Element values for a declared input domain.
+
+    "real": [-2, 2]; "positive": [0.1, 2]; "nonzero": +-[0.1, 2]; "ongrid": multiples of 0.1;
+    "offgrid": multiples of 0.1 plus 0.05 (so never at a kink placed on the grid, and never equal
+    to an "ongrid" value); "unique": "ongrid" values, all distinct in one array; "bool".
+    """
+    if domain == "bool":
+        return st.booleans()
+    width = 32 if np.dtype(dtype) == np.float32 else 64
+    if domain == "real":
+        return st.floats(-BOUND, BOUND, width=width)
+    if domain == "positive":
+        return st.floats(0.1, BOUND, width=width)
+    if domain == "nonzero":
+        return st.floats(0.1, BOUND, width=width) | st.floats(-BOUND, -0.1, width=width)
+    if domain in ("ongrid", "unique"):
+        return st.integers(-20, 20).map(lambda k: k / 10)
+    if domain == "offgrid":
+        return st.integers(-20, 19).map(lambda k: k / 10 + 0.05)
+    raise ValueError(f"unknown domain {domain!r}; expected one of real, positive, nonzero, "
+                     "ongrid, offgrid, unique, bool")
+
+
+def shapes(min_dims=0, max_dims=3, min_side=1, max_side=3):
+    """Array shapes, 0-d and size-1 dimensions included."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def arrays(shape=None, dtype=np.float64, domain="real"):
+    """numpy arrays of ``shape`` (drawn when None) with elements from ``domain``."""
+    dtype = np.bool_ if domain == "bool" else dtype
+    return hnp.arrays(dtype, shapes() if shape is None else shape,
+                      elements=elements(domain, dtype), unique=domain == "unique")
+
+
+def tensors(shape=None, dtype=np.float64, domain="real", requires_grad=True):
+    """Tensors of ``shape`` (drawn when None); floating ones require grad by default."""
+    return arrays(shape, dtype, domain).map(
+        lambda a: Tensor(a, requires_grad=requires_grad and a.dtype.kind == "f"))
+
+
+def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3):
+    """Tuples of shapes that broadcast together (size-1 and missing dims included)."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=min_dims,
+                                             max_dims=max_dims, max_side=max_side).map(
+        lambda r: r.input_shapes)
+
+
+# ---- arguments for registered ops, by the op's declared kind ----------------------------------
+
+
+def _domains(op):
+    return op.domain if isinstance(op.domain, tuple) else (op.domain,) * max(op.nin, 1)
+
+
+def op_arguments(op):
+    """Draw ``(args, params)`` for the registered primitive ``op`` from its declared kind."""
+    try:
+        build = _KINDS[op.kind]
+    except KeyError:
+        raise ValueError(f"op '{op.name}' declares kind={op.kind!r}, which has no argument "
+                         f"strategy; known kinds: {sorted(_KINDS)}") from None
+    return build(op)
+
+
+@st.composite
+def _elementwise(draw, op):
+    domains = _domains(op)
+    shapes_ = draw(broadcastable_shapes(len(domains)))
+    return [draw(arrays(s, domain=d)) for s, d in zip(shapes_, domains)], {}
+
+
+@st.composite
+def _axis(draw, ndim, allow_none=True, allow_tuple=True):
+    options = [st.integers(-ndim, ndim - 1)] if ndim else []
+    if allow_tuple:
+        options.append(hnp.valid_tuple_axes(ndim))
+    if allow_none:
+        options.append(st.none())
+    return draw(st.one_of(options))
+
+
+@st.composite
+def _reduce(draw, op):
+    x = draw(arrays(domain=_domains(op)[0]))
+    axis = draw(_axis(x.ndim))
+    params = {"axis": axis, "keepdims": draw(st.booleans())}
+    if "ddof" in op.param_names:
+        count = x.size // max(np.sum(x, axis=axis).size, 1)
+        params["ddof"] = draw(st.integers(0, 1 if count > 1 else 0))
+    return [x], params
+
+
+@st.composite
+def _softmax(draw, op):
+    x = draw(arrays(shapes(min_dims=1)))
+    return [x], {"axis": draw(_axis(x.ndim, allow_none=False, allow_tuple=False))}
+
+
+@st.composite
+def _matmul(draw, op):
+    pair = draw(hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=3,
+                                                  max_side=3))
+    return [draw(arrays(s)) for s in pair.input_shapes], {}
+
+
+@st.composite
+def _reshape(draw, op):
+    x = draw(arrays())
+    dims = list(draw(st.permutations(x.shape)))
+    for _ in range(draw(st.integers(0, 2))):
+        dims.insert(draw(st.integers(0, len(dims))), 1)
+    if dims and draw(st.booleans()):
+        dims[draw(st.integers(0, len(dims) - 1))] = -1
+    return [x], {"shape": tuple(dims)}
+
+
+@st.composite
+def _transpose(draw, op):
+    x = draw(arrays())
+    axes = draw(st.none() | st.permutations(range(x.ndim)).map(tuple))
+    return [x], {"axes": axes}
+
+
+@st.composite
+def _broadcast_to(draw, op):
+    x = draw(arrays())
+    lead = draw(st.lists(st.integers(1, 3), max_size=2))
+    dims = [draw(st.integers(1, 3)) if n == 1 else n for n in x.shape]
+    return [x], {"shape": tuple(lead + dims)}
+
+
+@st.composite
+def _squeeze(draw, op):
+    x = draw(arrays())
+    ones = [i for i, n in enumerate(x.shape) if n == 1]
+    axis = draw(st.none() | st.lists(st.sampled_from(ones), unique=True).map(tuple)) if ones \
+        else None
+    return [x], {"axis": axis}
+
+
+@st.composite
+def _unsqueeze(draw, op):
+    x = draw(arrays())
+    return [x], {"axis": draw(st.integers(-x.ndim - 1, x.ndim))}
+
+
+@st.composite
+def _index(draw, shape):
+    """basic slices (with Ellipsis and None), integer arrays (with repeats) or a boolean mask."""
+    options = [hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True)]
+    if shape:
+        options.append(hnp.integer_array_indices(shape))
+        options.append(hnp.arrays(np.bool_, shape))
+    return draw(st.one_of(options))
+
+
+@st.composite
+def _getitem(draw, op):
+    x = draw(arrays())
+    return [x], {"index": draw(_index(x.shape))}
+
+
+@st.composite
+def _scatter_add(draw, op):
+    shape = draw(shapes())
+    index = draw(_index(shape))
+    src = draw(arrays(np.zeros(shape)[index].shape))
+    return [src], {"index": index, "shape": shape}
+
+
+@st.composite
+def _concatenate(draw, op):
+    base = list(draw(shapes(min_dims=1)))
+    axis = draw(st.integers(-len(base), len(base) - 1))
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        base[axis] = draw(st.integers(1, 3))
+        parts.append(draw(arrays(tuple(base))))
+    return parts, {"axis": axis}
+
+
+@st.composite
+def _stack(draw, op):
+    shape = draw(shapes())
+    parts = [draw(arrays(shape)) for _ in range(draw(st.integers(1, 3)))]
+    return parts, {"axis": draw(st.integers(-len(shape) - 1, len(shape)))}
+
+
+@st.composite
+def _clip(draw, op):
+    x = draw(arrays(domain="offgrid"))
+    lo = draw(st.none() | elements("ongrid"))
+    hi = draw(st.none() | elements("ongrid"))
+    assume(lo is not None or hi is not None)
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    return [x], {"min": lo, "max": hi}
+
+
+@st.composite
+def _where(draw, op):
+    shapes_ = draw(broadcastable_shapes(3))
+    return [draw(arrays(s, domain=d)) for s, d in zip(shapes_, _domains(op))], {}
+
+
+@st.composite
+def _astype(draw, op):
+    return [draw(arrays())], {"dtype": np.float64}
+
+
+_KINDS = {
+    "elementwise": _elementwise, "compare": _elementwise, "reduce": _reduce,
+    "softmax": _softmax, "matmul": _matmul, "reshape": _reshape, "transpose": _transpose,
+    "broadcast_to": _broadcast_to, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
+    "getitem": _getitem, "scatter_add": _scatter_add, "concatenate": _concatenate,
+    "stack": _stack, "clip": _clip, "where": _where, "astype": _astype,
+}
