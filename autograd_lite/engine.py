@@ -114,24 +114,31 @@ class Node:
         self.args = self.out = None
 
     def vjp(self, g, create_graph):
-        """Yield (destination, gradient) for every input that needs one."""
+        """Apply the op's rules: a (destination, gradient) pair for each input that needs one."""
         args, out = self.args, self.out
         if args is None:
-            raise RuntimeError(
-                f"Trying to backward through the '{self.op.name}' node a second time: its saved "
-                "values were freed by the first backward(). Pass retain_graph=True to the first "
-                "backward() if you need to backward through the graph again."
-            )
+            raise self.freed_error()
         if create_graph:
             args, out = self._as_tensors()
-        params = self.params or {}
-        rules = self.op.vjps
+        op = self.op
+        params = self.params or _NO_PARAMS
+        result = []
         for i, dest in self.inputs:
-            rule = rules[0] if self.op.variadic else rules[i]
-            gi = rule(g, out, *args, argnum=i, **params) if self.op.variadic else rule(
-                g, out, *args, **params)
+            if op.variadic:
+                gi = op.vjps[0](g, out, *args, argnum=i, **params)
+            else:
+                gi = op.vjps[i](g, out, *args, **params)
             saved = self.args[i]
-            yield dest, _fit(gi, saved.shape, saved.dtype, self.op.name, i)
+            if gi.shape != saved.shape or gi.dtype != saved.dtype:
+                gi = _fit(gi, saved.shape, saved.dtype, op.name, i)
+            result.append((dest, gi))
+        return result
+
+    def freed_error(self):
+        return RuntimeError(
+            f"Trying to backward through the '{self.op.name}' node a second time: its saved "
+            "values were freed by the first backward(). Pass retain_graph=True to the first "
+            "backward() if you need to backward through the graph again.")
 
     def _as_tensors(self):
         """The saved arrays as graph-connected Tensors, so rules build a differentiable graph."""
@@ -141,6 +148,9 @@ class Node:
         for i, dest in self.inputs:
             args[i] = dest if isinstance(dest, Tensor) else Tensor._make(args[i], dest)
         return tuple(args), Tensor._make(self.out, self)
+
+
+_NO_PARAMS = {}
 
 
 def sum_to(g, shape):
@@ -154,7 +164,7 @@ def sum_to(g, shape):
 
 
 def _fit(g, shape, dtype, op_name, argnum):
-    """Undo broadcasting and check the rule's result: the one place every gradient passes."""
+    """Undo broadcasting and check a rule's result, naming the op if it cannot be undone."""
     gshape = g.shape
     if gshape != shape:
         lead = len(gshape) - len(shape)
@@ -195,7 +205,7 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
         if type(node) is not Node:
             continue
         if node.args is None:
-            next(node.vjp(None, False))  # raises the "backward a second time" error
+            raise node.freed_error()
         for _, dest in node.inputs:
             if dest in pending:
                 pending[dest] += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops.registry import check_dtype, to_array
+from .ops.registry import bind_tensor_class, check_dtype, to_array
 
 
 class Tensor:
@@ -221,6 +221,12 @@ class Tensor:
 
     # --- methods (numpy / PyTorch names) -------------------------------------------------------
 
+    def add(self, other): return ops.add(self, other)
+    def sub(self, other): return ops.sub(self, other)
+    def mul(self, other): return ops.mul(self, other)
+    def div(self, other): return ops.div(self, other)
+    def neg(self): return ops.neg(self)
+    def square(self): return ops.square(self)
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
@@ -280,7 +286,8 @@ def _axes_arg(axes):
     return None if not axes or axes == (None,) else _shape_arg(axes)
 
 
-# The ops import Tensor, so they are imported after it is defined.
+# The ops make Tensors, so they are imported (and told the class) after it is defined.
+bind_tensor_class(Tensor)
 from . import ops  # noqa: E402
 
 _UFUNCS = {

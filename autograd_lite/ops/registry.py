@@ -29,6 +29,13 @@ from ..engine import Node, is_grad_enabled
 
 REGISTRY: dict[str, Op] = {}
 
+_Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
+
+
+def bind_tensor_class(cls):
+    global _Tensor
+    _Tensor = cls
+
 _NUMERIC_KINDS = frozenset("biuf")
 
 
@@ -63,15 +70,13 @@ class Op:
         return f"<op {self.name}>"
 
     def __call__(self, *args, **params):
-        from ..tensor import Tensor
-
         if not self.variadic and len(args) != self.nin:
             args = self._split_params(args, params)
         vjps = self.vjps
         arrays = []
         inputs = []
         for i, a in enumerate(args):
-            if isinstance(a, Tensor):
+            if isinstance(a, _Tensor):
                 arrays.append(a.data)
                 if a._requires_grad and vjps is not None and (self.variadic or vjps[i]):
                     inputs.append((i, a.grad_fn if a.grad_fn is not None else a))
@@ -83,16 +88,17 @@ class Op:
             raise _op_error(self.name, e, arrays) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if inputs and is_grad_enabled():
-            return Tensor._make(out, Node(self, tuple(arrays), params or None, out, tuple(inputs)))
-        return Tensor._make(out, None)
+        if inputs and is_grad_enabled() and out.dtype.kind == "f":  # int results never require grad
+            return _Tensor._make(out, Node(self, tuple(arrays), params or None, out, tuple(inputs)))
+        return _Tensor._make(out, None)
 
     def dispatch(self, *args, **params):
         """Call this op from inside another op's rule: arrays in give an array out (a plain
         backward), Tensors in give a recorded Tensor (``create_graph=True``)."""
         from ..tensor import Tensor
 
-        if any(isinstance(a, Tensor) for a in args):
+        inputs = args if self.variadic else args[:self.nin]  # a Tensor *parameter* (an index)
+        if any(isinstance(a, Tensor) for a in inputs):     # must not switch to graph mode
             return self(*args, **params)
         return self.forward(*args, **params)
 

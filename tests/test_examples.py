@@ -1,0 +1,34 @@
+"""The examples run as users run them, and the README's code does what it says."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import autograd_lite as ag
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_tiny_mlp_learns_xor():
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "tiny_mlp.py"), "--seed",
+                             "1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "predictions: [0, 1, 1, 0]" in result.stdout
+    final = float(re.search(r"final loss: ([0-9.]+)", result.stdout).group(1))
+    first = float(re.search(r"step +0 +loss ([0-9.]+)", result.stdout).group(1))
+    assert final < first / 5
+
+
+def test_readme_example_computes_the_gradient_it_prints():
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    x, w, y = (scope[k].numpy().astype(np.float64) for k in ("x", "w", "y"))
+    pred = 1 / (1 + np.exp(-(x @ w)))
+    expected = x.T @ (2 * (pred - y) * pred * (1 - pred)) / len(y)   # chain rule, by hand
+    np.testing.assert_allclose(scope["w"].grad.numpy(), expected, rtol=1e-4, atol=1e-6)
+    assert isinstance(scope["loss"], ag.Tensor)
