@@ -137,6 +137,8 @@ def clip(x, min=None, max=None):
     """Limit x to [min, max] (either bound may be None), like numpy.clip / torch.clamp."""
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")
+    # numpy scalar bounds as Python numbers (as for operands), so np.float64 keeps float32 x float32
+    min, max = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
     return np.clip(x, min, max)
 
 
