@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops.registry import to_array
+from .ops.registry import check_dtype, to_array
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -32,6 +32,7 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
+        check_dtype(data.dtype, "tensor")
         data = np.array(data, dtype=dtype)  # a copy, as torch.tensor makes
     else:
         data = to_array(data, "tensor", dtype)

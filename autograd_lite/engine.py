@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import numpy as np
+
 # ---------------------------------------------------------------------------------------------
 # Grad mode: thread-local, as in PyTorch.
 
@@ -45,12 +47,22 @@ class _GradMode(contextlib.ContextDecorator):
 
 
 class no_grad(_GradMode):
-    """Context manager / decorator: ops inside record no graph (evaluation, parameter updates)."""
+    """Context manager / decorator: ops inside record no graph (evaluation, parameter updates).
+
+    Works as ``with no_grad():``, ``@no_grad()`` and ``@no_grad``.
+    """
 
     mode = False
 
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        return self(fn) if callable(fn) else self
 
-class enable_grad(_GradMode):
+    def __init__(self, fn=None):
+        pass
+
+
+class enable_grad(no_grad):
     """Context manager / decorator: record a graph again inside a ``no_grad`` region."""
 
     mode = True
@@ -247,6 +259,8 @@ def _accumulate(leaf, g, create_graph, Tensor):
     if create_graph:
         if not isinstance(g, Tensor):
             g = Tensor._make(g, None)
+        elif not g.data.flags.writeable:  # e.g. a broadcast view: give .grad its own memory
+            g = Tensor._make(np.array(g.data), g.grad_fn)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
         leaf.grad = Tensor._make(g.copy(), None)  # g may be shared with other inputs' gradients
@@ -306,8 +320,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _roots_and_seeds(outputs, grads, create_graph, caller):
     """Check the outputs and build the gradient each backward starts from."""
-    import numpy as np
-
     from .tensor import Tensor
 
     single = isinstance(outputs, Tensor)

@@ -266,7 +266,12 @@ class Tensor:
     T = property(lambda self: ops.transpose(self), doc="The tensor with its axes reversed.")
     mT = property(lambda self: ops.swapaxes(self, -2, -1), doc="Transpose of the last 2 axes.")
     def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
-    def expand(self, *shape): return ops.broadcast_to(self, _shape_arg(shape))
+    def expand(self, *shape):
+        """torch.Tensor.expand: broadcast_to, where -1 keeps a dimension's size."""
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        return ops.broadcast_to(self, tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                                            for i, n in enumerate(shape)))
     def squeeze(self, axis=None): return ops.squeeze(self, axis)
     def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
 

@@ -207,7 +207,8 @@ def describe(arrays):
 def _op_error(name, e, arrays):
     cls = TypeError if isinstance(e, TypeError) else (
         IndexError if isinstance(e, IndexError) and not isinstance(e, ValueError) else ValueError)
-    return cls(f"{name}: {e} (inputs: {describe(arrays)})")
+    text = str(e).removeprefix(f"{name}: ")
+    return cls(f"{name}: {text} (inputs: {describe(arrays)})")
 
 
 def _short(data, limit=60):
