@@ -15,7 +15,16 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .engine import backward, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .engine import (
+    backward,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .function import Function, FunctionCtx
 from .ops import (
     abs,
     add,
@@ -53,6 +62,7 @@ from .ops import (
     relu,
     reshape,
     scatter_add,
+    setitem,
     sigmoid,
     sign,
     sin,
@@ -80,6 +90,9 @@ __all__ = [
     "Tensor",
     "ops",
     "primitive",
+    "Function",
+    "FunctionCtx",
+    "detect_anomaly",
     "tensor",
     "from_numpy",
     "zeros",
@@ -137,7 +150,7 @@ __all__ = [
     "flatten",
     "swapaxes",
     "getitem",
-    "scatter_add",
+    "scatter_add", "setitem",
     "concatenate",
     "cat",
     "stack",

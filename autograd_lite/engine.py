@@ -11,9 +11,13 @@ an explicit stack, never recursion), and applies each op's vector-Jacobian produ
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import traceback
 
 import numpy as np
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep  # frames here are not the user's
 
 # ---------------------------------------------------------------------------------------------
 # Grad mode: thread-local, as in PyTorch.
@@ -88,6 +92,63 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
+def user_frame(frame):
+    """The first frame outside autograd_lite, walking outwards from ``frame``: the user's line."""
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame = frame.f_back
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Anomaly mode: off by default; when off it costs one flag test per op.
+
+anomaly_enabled = False
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Inside, the first NaN or Inf made by an op's forward or backward raises an error naming
+    the op and the traceback of the line that created it (slow: every op records its stack).
+
+    >>> with detect_anomaly():
+    ...     loss.backward()
+    """
+
+    def __enter__(self):
+        global anomaly_enabled
+        self.prev, anomaly_enabled = anomaly_enabled, True
+        return self
+
+    def __exit__(self, *exc):
+        global anomaly_enabled
+        anomaly_enabled = self.prev
+        return False
+
+
+def _not_finite(a):
+    return a.dtype.kind == "f" and not np.isfinite(a).all()
+
+
+def check_forward(name, arrays, out):
+    """Anomaly mode: refuse a NaN/Inf output made from finite inputs."""
+    if _not_finite(out) and not any(isinstance(a, np.ndarray) and _not_finite(a) for a in arrays):
+        frames = [f for f in traceback.extract_stack() if not f.filename.startswith(PACKAGE_DIR)]
+        stack = "".join(traceback.format_list(frames))
+        raise RuntimeError(f"anomaly: '{name}' produced NaN or Inf in its forward output from "
+                           f"finite inputs. The op was created at (most recent call last):\n"
+                           f"{stack}")
+
+
+def check_backward(node, results):
+    """Anomaly mode: refuse a NaN/Inf gradient, naming the op and where it was created."""
+    for (i, _), (_, gi) in zip(node.inputs, results):
+        if _not_finite(getattr(gi, "data", gi)):
+            file, line = node.where or ("?", "?")
+            origin = node.stack or f'  File "{file}", line {line}\n'
+            raise RuntimeError(f"anomaly: the backward of '{node.name}' produced NaN or Inf in "
+                               f"the gradient of its input {i}. The op was created at (most "
+                               f"recent call last):\n{origin}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Nodes
 
@@ -98,9 +159,12 @@ class Node:
     ``inputs`` pairs each input position that needs a gradient with where that gradient goes:
     the input's own Node, or the leaf Tensor that accumulates it. ``args``/``out`` are the saved
     forward arrays the rules read; they are dropped after backward unless ``retain_graph``.
+    ``versions`` are the version counters (and their values then) of the tensors the rules
+    read, ``where`` the user's source line that created the op, ``hooks`` run on its gradient.
     """
 
-    __slots__ = ("op", "args", "params", "out", "inputs", "__weakref__")
+    __slots__ = ("op", "args", "params", "out", "inputs", "versions", "where", "hooks", "stack",
+                 "__weakref__")
 
     def __init__(self, op, args, params, out, inputs):
         self.op = op
@@ -108,6 +172,10 @@ class Node:
         self.params = params
         self.out = out
         self.inputs = inputs
+        self.versions = ()
+        self.where = None
+        self.hooks = None
+        self.stack = None
 
     @property
     def name(self) -> str:
@@ -119,17 +187,31 @@ class Node:
         return tuple(dest for _, dest in self.inputs)
 
     def __repr__(self):
-        return f"<{self.op.name} backward>"
+        return f"<{self.name} backward>"
 
     def release(self):
         """Free the saved forward arrays (the graph's memory); the structure stays."""
         self.args = self.out = None
 
+    def check_saved(self):
+        """Refuse to run on freed values or on values modified in place since the forward."""
+        if self.args is None:
+            raise RuntimeError(
+                f"Trying to backward through the '{self.name}' node a second time: its saved "
+                "values were freed by the first backward(). Pass retain_graph=True to the first "
+                "backward() if you need to backward through the graph again.")
+        for counter, version, which in self.versions:
+            if counter.value != version:
+                what = "its output" if which == "output" else f"its input {which}"
+                raise RuntimeError(
+                    f"a value needed to compute the gradient of '{self.name}' was modified by an "
+                    f"in-place operation: {what} is at version {counter.value}, but was at "
+                    f"version {version} when '{self.name}' ran. Use an out-of-place op (y = y + "
+                    "1 instead of y += 1), or .clone() the value before modifying it.")
+
     def vjp(self, g, create_graph):
         """Apply the op's rules: a (destination, gradient) pair for each input that needs one."""
         args, out = self.args, self.out
-        if args is None:
-            raise self.freed_error()
         if create_graph:
             args, out = self._as_tensors()
         op = self.op
@@ -140,17 +222,13 @@ class Node:
                 gi = op.vjps[0](g, out, *args, argnum=i, **params)
             else:
                 gi = op.vjps[i](g, out, *args, **params)
+            if not create_graph and type(gi) is not np.ndarray:
+                gi = np.asarray(gi)  # numpy returns scalars, not 0-d arrays, from 0-d arithmetic
             saved = self.args[i]
             if gi.shape != saved.shape or gi.dtype != saved.dtype:
                 gi = _fit(gi, saved.shape, saved.dtype, op.name, i)
             result.append((dest, gi))
         return result
-
-    def freed_error(self):
-        return RuntimeError(
-            f"Trying to backward through the '{self.op.name}' node a second time: its saved "
-            "values were freed by the first backward(). Pass retain_graph=True to the first "
-            "backward() if you need to backward through the graph again.")
 
     def _as_tensors(self):
         """The saved arrays as graph-connected Tensors, so rules build a differentiable graph."""
@@ -163,6 +241,24 @@ class Node:
 
 
 _NO_PARAMS = {}
+
+
+class Version:
+    """How many times a tensor's memory was modified in place; shared by views of one array."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+def version_counter(t) -> Version:
+    """The tensor's version counter, made on first use (most tensors are never watched)."""
+    try:
+        return t._version
+    except AttributeError:
+        counter = t._version = Version()
+        return counter
 
 
 def sum_to(g, shape):
@@ -204,7 +300,7 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
     from .tensor import Tensor
 
     # 1. Count how many gradients each node will receive, so it runs only when all have arrived.
-    #    Any freed node raises here, before any .grad has changed.
+    #    A freed node or a value modified in place raises here, before any .grad has changed.
     pending = {}
     stack = []
     for r in roots:
@@ -214,10 +310,12 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
             stack.append(dest)
     while stack:
         node = stack.pop()
-        if type(node) is not Node:
+        if not isinstance(node, Node):
             continue
-        if node.args is None:
-            raise node.freed_error()
+        try:
+            node.check_saved()
+        except RuntimeError as e:
+            raise _with_origin(e, node) from None
         for _, dest in node.inputs:
             if dest in pending:
                 pending[dest] += 1
@@ -231,18 +329,32 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
         dest = r.grad_fn if r.grad_fn is not None else r
         grads[dest] = grads[dest] + s if dest in grads else s
     ready = [dest for dest in grads if pending[dest] == 0]
+    anomaly = anomaly_enabled
 
     with set_grad_enabled(create_graph):
         while ready:
             dest = ready.pop()
             g = grads.pop(dest)
-            if capture is not None and dest in capture:
-                capture[dest] = g
-            if type(dest) is not Node:
+            if not isinstance(dest, Node):
+                hooks = getattr(dest, "_hooks", None)
+                if hooks:
+                    g = _run_hooks(hooks, g, dest.shape, Tensor)
                 if capture is None:
                     _accumulate(dest, g, create_graph, Tensor)
+                elif dest in capture:
+                    capture[dest] = g
                 continue
-            for src, gi in dest.vjp(g, create_graph):
+            if dest.hooks:
+                g = _run_hooks(dest.hooks, g, None, Tensor)
+            if capture is not None and dest in capture:
+                capture[dest] = g
+            try:
+                results = dest.vjp(g, create_graph)
+                if anomaly:
+                    check_backward(dest, results)
+            except (ValueError, TypeError, RuntimeError, FloatingPointError) as e:
+                raise _with_origin(e, dest) from e
+            for src, gi in results:
                 if src in grads:
                     grads[src] = grads[src] + gi
                 else:
@@ -254,6 +366,33 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
                 dest.release()
 
 
+def _run_hooks(hooks, g, shape, Tensor):
+    """Call each hook on the gradient (as a Tensor); a hook that returns a value replaces it."""
+    raw = not isinstance(g, Tensor)
+    current = Tensor._make(g, None) if raw else g
+    for hook in list(hooks):
+        new = hook(current)
+        if new is not None:
+            new = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
+            if new.shape != current.shape:
+                raise ValueError(f"hook {getattr(hook, '__name__', hook)!s} returned a gradient "
+                                 f"of shape {new.shape}, expected {current.shape}")
+            current = new
+    return current.data if raw else current
+
+
+def _with_origin(e, node):
+    """The same error, saying which forward line created the op whose backward failed."""
+    if node.where is None or "was created at" in str(e):
+        return e
+    file, line = node.where
+    text = f"{e}\n  (the '{node.name}' op whose backward failed was created at {file}:{line})"
+    try:
+        return type(e)(text)
+    except TypeError:  # an exception type with another constructor
+        return RuntimeError(text)
+
+
 def _accumulate(leaf, g, create_graph, Tensor):
     """Add `g` into `leaf.grad`: in place into a buffer we own, out of place under create_graph."""
     if create_graph:
@@ -263,7 +402,7 @@ def _accumulate(leaf, g, create_graph, Tensor):
             g = Tensor._make(np.array(g.data), g.grad_fn)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
-        leaf.grad = Tensor._make(g.copy(), None)  # g may be shared with other inputs' gradients
+        leaf.grad = Tensor._make(np.array(g), None)  # a copy: g may be shared with other inputs
     else:
         gd = g.data if isinstance(g, Tensor) else g
         buf = leaf.grad.data

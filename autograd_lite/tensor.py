@@ -6,8 +6,11 @@ nothing, so each gradient rule lives in exactly one place.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
+from .engine import is_grad_enabled, set_grad_enabled, version_counter
 from .ops.registry import bind_tensor_class, check_dtype, to_array
 
 
@@ -20,7 +23,9 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "name", "__weakref__")
+    # _version, _base (the tensor this one is a view of) and _hooks are set only when needed.
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "name", "_version", "_base",
+                 "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -106,13 +111,119 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data, cut from the graph (requires_grad=False)."""
-        return Tensor._make(self.data, None)
+        """A tensor sharing this data (and its version counter), cut from the graph."""
+        t = Tensor._make(self.data, None)
+        t._version = version_counter(self)
+        return t
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to this tensor."""
+        return ops.mul(self, 1)
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient "
+                               "will ever reach it")
+        if self.grad_fn is None:
+            if getattr(self, "_hooks", None) is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self.grad_fn.hooks is None:
+                self.grad_fn.hooks = []
+            hooks = self.grad_fn.hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None or self.retains_grad:
+            return
+        ref = weakref.ref(self)  # the hook must not keep the tensor (and its graph) alive
+
+        def retain(grad):
+            t = ref()
+            if t is not None:
+                g = Tensor._make(np.array(grad.data), None)
+                t._grad = g if t._grad is None else Tensor._make(t._grad.data + g.data, None)
+
+        retain.retains_grad = True
+        self.register_hook(retain)
+
+    @property
+    def retains_grad(self) -> bool:
+        hooks = self.grad_fn.hooks if self.grad_fn is not None else None
+        return any(getattr(h, "retains_grad", False) for h in hooks or ())
+
+    # --- in-place operations, with PyTorch's rules ---------------------------------------------
+
+    def _inplace(self, name, compute, *others):
+        """Write ``compute(self)`` into this tensor's memory; views of it see the change.
+
+        While grad is recorded, this tensor takes the op into its history; a leaf that requires
+        grad, or a view, cannot be modified so. Every graph node that saved these values notices
+        (version counter) and refuses to backward with them.
+        """
+        graph = is_grad_enabled() and (self._requires_grad or any(
+            isinstance(o, Tensor) and o._requires_grad for o in others))
+        if graph and self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad cannot be modified in place while "
+                "gradients are recorded; update parameters inside `with ag.no_grad():`, or use "
+                "an out-of-place op")
+        if graph and getattr(self, "_base", None) is not None:
+            raise RuntimeError(
+                f"{name}: in-place modification of a view (a slice or reshape of another tensor) "
+                "is not recorded in the graph; use an out-of-place op, e.g. torch-style "
+                "ag.where or ag.concatenate, or modify the view under no_grad()")
+        with set_grad_enabled(graph):
+            result = compute(self)
+        if result.shape != self.shape:
+            raise ValueError(f"{name}: the result has shape {result.shape}, which cannot be "
+                             f"written into this tensor of shape {self.shape}")
+        if not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"{name}: cannot write a {result.dtype} result into a {self.dtype} "
+                            "tensor in place")
+        if not self.data.flags.writeable:
+            raise ValueError(f"{name}: this tensor's memory is read-only (a broadcast_to view or "
+                             "a read-only numpy array); use an out-of-place op")
+        node = result.grad_fn
+        if node is not None and any(a is self.data for a in node.args):
+            # the new node saved the values about to be overwritten: give it its own copy
+            mine = getattr(self, "_version", None)
+            node.args = tuple(np.array(a) if a is self.data else a for a in node.args)
+            node.versions = tuple(v for v in node.versions if v[0] is not mine)
+        np.copyto(self.data, result.data, casting="same_kind")
+        version_counter(self).value += 1
+        if node is not None:
+            self.grad_fn = node
+            self._requires_grad = True
+        return self
+
+    def add_(self, other): return self._inplace("add_", lambda t: ops.add(t, other), other)
+    def sub_(self, other): return self._inplace("sub_", lambda t: ops.sub(t, other), other)
+    def mul_(self, other): return self._inplace("mul_", lambda t: ops.mul(t, other), other)
+    def div_(self, other): return self._inplace("div_", lambda t: ops.div(t, other), other)
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def fill_(self, value) -> Tensor:
+        """Set every element to ``value`` in place."""
+        return self._inplace("fill_", lambda t: ops.where(True, value, t), value)
 
     def zero_(self) -> Tensor:
-        """Fill with zeros in place (e.g. ``x.grad.zero_()``)."""
-        self.data[...] = 0
-        return self
+        """Set every element to zero in place (e.g. ``x.grad.zero_()``)."""
+        return self.fill_(0)
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
+        return self._inplace("copy_", lambda t: ops.where(True, src, t), src)
+
+    def __setitem__(self, index, value):
+        self._inplace("__setitem__", lambda t: ops.setitem(t, value, index), value)
 
     # --- array attributes ----------------------------------------------------------------------
 
@@ -279,6 +390,17 @@ class Tensor:
     def float(self): return ops.astype(self, np.float32)
     def double(self): return ops.astype(self, np.float64)
     def long(self): return ops.astype(self, np.int64)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _shape_arg(shape):

@@ -438,6 +438,17 @@ def test_scatter_add_adds_into_zeros_and_accumulates_repeats():
     assert sliced.tolist() == [[0.0, 0.0], [5.0, 6.0], [0.0, 0.0]]
 
 
+def test_setitem_writes_a_copy_and_splits_the_gradient_between_kept_and_written():
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    v = ag.tensor([10.0, 20.0], requires_grad=True)
+    out = ag.setitem(x, v, (slice(None), 1))
+    assert out.tolist() == [[1.0, 10.0, 3.0], [4.0, 20.0, 6.0]]
+    assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]  # out of place
+    (out * ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 3.0], [4.0, 0.0, 6.0]]
+    assert v.grad.tolist() == [2.0, 5.0]
+
+
 # ---- joining -------------------------------------------------------------------------------
 
 
@@ -568,6 +579,7 @@ FLOAT32_CASES = {  # op name -> (function of the float32 inputs, the inputs' sha
     "swapaxes": (lambda x: ag.swapaxes(x, 0, 1), [(2, 3)]),
     "getitem": (lambda x: ag.getitem(x, [0, 0, 2]), [(3,)]),
     "scatter_add": (lambda x: ag.scatter_add(x, np.array([1, 1]), (3,)), [(2,)]),
+    "setitem": (lambda x, v: ag.setitem(x, v, slice(0, 2)), [(3,), (2,)]),
     "concatenate": (lambda x, y: ag.concatenate([x, y]), [(2,), (3,)]),
     "cat": (lambda x, y: ag.cat([x, y], axis=1), [(2, 1), (2, 3)]),
     "stack": (lambda x, y: ag.stack([x, y], axis=1), [(3,), (3,)]),
@@ -800,7 +812,8 @@ def test_numpy_comparisons_on_tensors_give_bool_tensors():
 
 COVERED_ELSEWHERE = {"clip", "where", "astype", "var", "std", "argmax", "argmin", "softmax",
                      "log_softmax", "matmul", "transpose", "reshape", "broadcast_to", "squeeze",
-                     "unsqueeze", "flatten", "swapaxes", "getitem", "scatter_add", "concatenate",
+                     "unsqueeze", "flatten", "swapaxes", "getitem", "scatter_add", "setitem",
+                     "concatenate",
                      "cat", "stack"}
 
 

@@ -15,25 +15,29 @@ def _kept_shape(shape, axis):
     return tuple(1 if i in reduced else n for i, n in enumerate(shape))
 
 
-def _unreduce(g, x, axis):
-    """The gradient of a reduction, reshaped so it broadcasts against the input ``x``."""
-    return g.reshape(_kept_shape(x.shape, axis))
+# Rules pass ``x.shape`` rather than ``x`` where only the shape is needed: a rule that reads
+# only metadata does not make the input's values part of what backward depends on.
 
 
-def _count(x, out):
+def _unreduce(g, shape, axis):
+    """The gradient of a reduction, reshaped so it broadcasts against an input of ``shape``."""
+    return g.reshape(_kept_shape(shape, axis))
+
+
+def _count(in_size, out_size):
     """How many input elements went into each output element."""
-    return x.size // out.size if out.size else 1
+    return in_size // out_size if out_size else 1
 
 
 def _spread(g, out, x, axis):
     """Share each output's gradient among the inputs equal to it (the max or min; ties split)."""
-    mask = x == _unreduce(out, x, axis)
-    share = _unreduce(g, x, axis) / mask.sum(axis=axis, keepdims=True).astype(x.dtype)
+    mask = x == _unreduce(out, x.shape, axis)
+    share = _unreduce(g, x.shape, axis) / mask.sum(axis=axis, keepdims=True).astype(x.dtype)
     return share * mask
 
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
-           np.broadcast_to(_unreduce(g, x, axis), x.shape),
+           np.broadcast_to(_unreduce(g, x.shape, axis), x.shape),
            kind="reduce", derivative="1")
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (int, tuple, or None for all elements), as numpy.sum."""
@@ -41,7 +45,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
-           np.broadcast_to(_unreduce(g, x, axis) / _count(x, out), x.shape),
+           np.broadcast_to(_unreduce(g, x.shape, axis) / _count(x.size, out.size), x.shape),
            kind="reduce", derivative="1/N")
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, as numpy.mean."""
@@ -63,8 +67,8 @@ def min(x, axis=None, keepdims=False):
 
 
 @primitive(lambda g, out, x, axis=None, ddof=0, keepdims=False:
-           _unreduce(g, x, axis) * 2 * (x - x.mean(axis=axis, keepdims=True))
-           / (_count(x, out) - ddof),
+           _unreduce(g, x.shape, axis) * 2 * (x - x.mean(axis=axis, keepdims=True))
+           / (_count(x.size, out.size) - ddof),
            kind="reduce", derivative="2 (x - mean) / (N - ddof)")
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom, as numpy.var."""
@@ -85,7 +89,7 @@ def _shift(x, axis):
 
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
-           _unreduce(g, x, axis) * np.exp(x - _unreduce(out, x, axis)),
+           _unreduce(g, x.shape, axis) * np.exp(x - _unreduce(out, x.shape, axis)),
            kind="reduce", derivative="softmax(x)")
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, without overflow."""

@@ -21,28 +21,31 @@ The remaining keywords are test hints read by the generic registry test and the 
 
 from __future__ import annotations
 
+import dis
 import inspect
+import sys
+import traceback
 
 import numpy as np
 
-from ..engine import Node, is_grad_enabled
+from .. import engine
+from ..engine import Node, is_grad_enabled, version_counter
 
 REGISTRY: dict[str, Op] = {}
 
 _Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
+_NUMERIC_KINDS = frozenset("biuf")
 
 
 def bind_tensor_class(cls):
     global _Tensor
     _Tensor = cls
 
-_NUMERIC_KINDS = frozenset("biuf")
-
 
 class Op:
     """A registered primitive: call it like the numpy function it wraps."""
 
-    def __init__(self, forward, vjps, *, kind, domain, derivative, nin):
+    def __init__(self, forward, vjps, *, kind, domain, derivative, nin, view):
         sig = inspect.signature(forward)
         params = list(sig.parameters.values())
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
@@ -54,6 +57,8 @@ class Op:
         self.vjps = vjps
         self.nin = nin
         self.param_names = tuple(p.name for p in positional[nin:])
+        self.reads = tuple(_reads(rule, nin) for rule in vjps or ())
+        self.view = view
         self.kind = kind
         self.domain = domain
         self.derivative = derivative
@@ -88,17 +93,45 @@ class Op:
             raise _op_error(self.name, e, arrays) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        if engine.anomaly_enabled:
+            engine.check_forward(self.name, arrays, out)
         if inputs and is_grad_enabled() and out.dtype.kind == "f":  # int results never require grad
-            return _Tensor._make(out, Node(self, tuple(arrays), params or None, out, tuple(inputs)))
-        return _Tensor._make(out, None)
+            result = _Tensor._make(out, Node(self, tuple(arrays), params or None, out,
+                                             tuple(inputs)))
+            self._watch(result, args, inputs)
+        else:
+            result = _Tensor._make(out, None)
+        if self.view and isinstance(args[0], _Tensor) and np.may_share_memory(out, arrays[0]):
+            result._base = args[0]  # writes through either show in both: share one version
+            result._version = version_counter(args[0])
+        return result
+
+    def _watch(self, result, args, inputs):
+        """Note where the op was created, and the versions of the tensors its rules will read,
+        so that backward can refuse values modified in place since the forward."""
+        node = result.grad_fn
+        frame = engine.user_frame(sys._getframe(2))
+        node.where = (frame.f_code.co_filename, frame.f_lineno)
+        if engine.anomaly_enabled:
+            node.stack = "".join(traceback.format_stack(frame))
+        watched = []
+        for i, _ in inputs:
+            reads_out, reads_args = self.reads[0 if self.variadic else i]
+            for k in reads_args if reads_args is not None else range(len(args)):
+                a = args[k]
+                if isinstance(a, _Tensor):
+                    counter = version_counter(a)
+                    watched.append((counter, counter.value, k))
+            if reads_out:
+                watched.append((version_counter(result), 0, "output"))
+        if watched:
+            node.versions = tuple(watched)
 
     def dispatch(self, *args, **params):
         """Call this op from inside another op's rule: arrays in give an array out (a plain
         backward), Tensors in give a recorded Tensor (``create_graph=True``)."""
-        from ..tensor import Tensor
-
         inputs = args if self.variadic else args[:self.nin]  # a Tensor *parameter* (an index)
-        if any(isinstance(a, Tensor) for a in inputs):     # must not switch to graph mode
+        if any(isinstance(a, _Tensor) for a in inputs):    # must not switch to graph mode
             return self(*args, **params)
         return self.forward(*args, **params)
 
@@ -117,13 +150,14 @@ class Op:
 
 
 def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=None,
-              differentiable=True, name=None):
+              differentiable=True, name=None, view=False):
     """Declare the decorated numpy function as a primitive op with one vjp rule per input.
 
     A rule of ``None`` marks an input with no gradient (a condition, an index). A variadic
     forward (``def f(*arrays, axis)``) takes a single rule, called with ``argnum=i``.
     ``differentiable=False`` declares an op with no gradient at all (comparisons, argmax).
-    ``name`` overrides the registered name (default: the function's).
+    ``name`` overrides the registered name (default: the function's). ``view=True`` marks an
+    op whose output may share memory with its first input (reshape, slicing), as numpy's views.
     """
     def register(forward):
         if name is not None:
@@ -133,13 +167,42 @@ def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=Non
             raise ValueError(f"an op named '{forward.__name__}' is already registered by "
                              f"{known.__module__}; choose another name")
         op = Op(forward, vjps if differentiable else None, kind=kind, domain=domain,
-                derivative=derivative, nin=nin)
+                derivative=derivative, nin=nin, view=view)
         if differentiable and not op.variadic and len(vjps) != op.nin:
             raise ValueError(f"op '{op.name}' has {op.nin} input(s) but {len(vjps)} vjp rule(s)")
         REGISTRY[op.name] = op
         return op
 
     return register
+
+
+_METADATA = frozenset({"shape", "ndim", "size", "dtype"})
+
+
+def _reads(rule, nin):
+    """Which saved values a rule reads: (reads ``out``, indices of the inputs it reads), where
+    reading only ``.shape``/``.ndim``/``.size``/``.dtype`` does not count; None means all.
+
+    Only values a rule reads are checked for in-place modification, as PyTorch checks only
+    what it saved: ``y = x + c; c += 1; y.backward()`` is fine, ``y = x * c; c += 1`` is not.
+    """
+    code = getattr(rule, "__code__", None)
+    if rule is None:
+        return False, ()
+    if code is None or code.co_flags & inspect.CO_VARARGS:
+        return True, None
+    names = code.co_varnames[:code.co_argcount]
+    out_name, arg_names = names[1], names[2:2 + nin]
+    read = set(code.co_cellvars)  # captured by an inner function: assume read
+    instructions = list(dis.get_instructions(rule))
+    for ins, following in zip(instructions, instructions[1:] + [None]):
+        if ins.opname.startswith("LOAD_FAST"):
+            loaded = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+            metadata_only = (len(loaded) == 1 and following is not None
+                             and following.opname == "LOAD_ATTR" and following.argval in _METADATA)
+            if not metadata_only:
+                read.update(loaded)
+    return out_name in read, tuple(k for k, n in enumerate(arg_names) if n in read)
 
 
 # ---------------------------------------------------------------------------------------------

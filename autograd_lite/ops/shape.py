@@ -7,7 +7,7 @@ import numpy as np
 from .registry import primitive
 
 
-@primitive(lambda g, out, x, shape: g.reshape(x.shape), kind="reshape", nin=1,
+@primitive(lambda g, out, x, shape: g.reshape(x.shape), kind="reshape", nin=1, view=True,
            derivative="1 (reshaped back)")
 def reshape(x, shape):
     """The same elements in a new shape (one dimension may be -1), as numpy.reshape."""
@@ -19,28 +19,28 @@ def _inverse(axes, ndim):
 
 
 @primitive(lambda g, out, x, axes=None: g.transpose(_inverse(axes, x.ndim)), kind="transpose",
-           derivative="1 (axes permuted back)")
+           view=True, derivative="1 (axes permuted back)")
 def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
     return np.transpose(x, axes)
 
 
 # The engine sums a gradient back over broadcast axes, so broadcast_to's rule is the identity.
-@primitive(lambda g, out, x, shape: g, kind="broadcast_to", nin=1,
+@primitive(lambda g, out, x, shape: g, kind="broadcast_to", nin=1, view=True,
            derivative="1 (summed over the copies)")
 def broadcast_to(x, shape):
     """x repeated (as a read-only view) to ``shape`` by numpy's broadcasting rules."""
     return np.broadcast_to(x, shape)
 
 
-@primitive(lambda g, out, x, axis=None: g.reshape(x.shape), kind="squeeze",
+@primitive(lambda g, out, x, axis=None: g.reshape(x.shape), kind="squeeze", view=True,
            derivative="1 (reshaped back)")
 def squeeze(x, axis=None):
     """Drop size-1 axes (all of them, or those in ``axis``), as numpy.squeeze."""
     return np.squeeze(x, axis)
 
 
-@primitive(lambda g, out, x, axis: g.reshape(x.shape), kind="unsqueeze", nin=1,
+@primitive(lambda g, out, x, axis: g.reshape(x.shape), kind="unsqueeze", nin=1, view=True,
            derivative="1 (reshaped back)")
 def unsqueeze(x, axis):
     """Insert size-1 axes at ``axis`` (int or tuple), as numpy.expand_dims."""
@@ -81,7 +81,7 @@ def _is_advanced(index):
 
 
 @primitive(lambda g, out, x, index: scatter_add.dispatch(g, index, x.shape),
-           kind="getitem", nin=1, derivative="1 at the selected elements, else 0")
+           kind="getitem", nin=1, view=True, derivative="1 at the selected elements, else 0")
 def getitem(x, index):
     """x[index]: basic slicing, integer-array and boolean-mask indexing, as numpy."""
     return x[as_index(index)]
@@ -99,6 +99,25 @@ def scatter_add(src, index, shape):
         np.add.at(out, index, src)  # accumulates repeated indices, unlike out[index] += src
     else:
         out[index] = src
+    return out
+
+
+def _unwritten(shape, index):
+    """A mask of the elements ``x[index] = value`` leaves alone."""
+    keep = np.ones(shape, dtype=bool)
+    keep[as_index(index)] = False
+    return keep
+
+
+# x[index] = value, out of place; Tensor.__setitem__ writes the result back into x's memory.
+# With repeated indices, which write wins is unspecified (as in numpy and PyTorch).
+@primitive(lambda g, out, x, value, index: g * _unwritten(x.shape, index),
+           lambda g, out, x, value, index: g[as_index(index)],
+           kind="setitem", nin=2, derivative="1 where kept (for x), 1 where written (for value)")
+def setitem(x, value, index):
+    """A copy of x with ``value`` (broadcast) written at ``index``."""
+    out = np.array(x, copy=True)
+    out[as_index(index)] = value
     return out
 
 
@@ -142,4 +161,4 @@ def stack(tensors, axis=0):
 cat = concatenate
 
 __all__ = ["reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
-           "swapaxes", "getitem", "scatter_add", "concatenate", "cat", "stack"]
+           "swapaxes", "getitem", "scatter_add", "setitem", "concatenate", "cat", "stack"]

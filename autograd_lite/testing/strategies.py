@@ -200,6 +200,19 @@ def _scatter_add(draw, op):
 
 
 @st.composite
+def _setitem(draw, op):
+    """Distinct written positions (basic slices or a mask), a value broadcast into them."""
+    x = draw(arrays())
+    options = [hnp.basic_indices(x.shape, allow_newaxis=False, allow_ellipsis=True)]
+    if x.shape:
+        options.append(hnp.arrays(np.bool_, x.shape))
+    index = draw(st.one_of(options))
+    target = np.zeros(x.shape)[index].shape
+    shape = tuple(draw(st.sampled_from([n, 1])) for n in target)
+    return [x, draw(arrays(shape[draw(st.integers(0, len(shape))):]))], {"index": index}
+
+
+@st.composite
 def _concatenate(draw, op):
     base = list(draw(shapes(min_dims=1)))
     axis = draw(st.integers(-len(base), len(base) - 1))
@@ -243,6 +256,7 @@ _KINDS = {
     "elementwise": _elementwise, "compare": _elementwise, "reduce": _reduce,
     "softmax": _softmax, "matmul": _matmul, "reshape": _reshape, "transpose": _transpose,
     "broadcast_to": _broadcast_to, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
-    "getitem": _getitem, "scatter_add": _scatter_add, "concatenate": _concatenate,
+    "getitem": _getitem, "scatter_add": _scatter_add, "setitem": _setitem,
+    "concatenate": _concatenate,
     "stack": _stack, "clip": _clip, "where": _where, "astype": _astype,
 }
