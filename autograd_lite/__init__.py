@@ -15,6 +15,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .debug import GraphGrowthGuard, GraphGrowthWarning, graph_size
 from .engine import (
     backward,
     detect_anomaly,
@@ -93,6 +94,9 @@ __all__ = [
     "Function",
     "FunctionCtx",
     "detect_anomaly",
+    "GraphGrowthGuard",
+    "GraphGrowthWarning",
+    "graph_size",
     "tensor",
     "from_numpy",
     "zeros",

@@ -61,13 +61,13 @@ def full(shape, fill_value, dtype=np.float32, requires_grad: bool = False) -> Te
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and, by default, dtype) of ``t``."""
-    data = np.asarray(getattr(t, "data", t))
+    data = t.data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor(np.zeros_like(data, dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and, by default, dtype) of ``t``."""
-    data = np.asarray(getattr(t, "data", t))
+    data = t.data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor(np.ones_like(data, dtype=dtype), requires_grad=requires_grad)
 
 

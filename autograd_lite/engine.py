@@ -141,7 +141,7 @@ def check_forward(name, arrays, out):
 def check_backward(node, results):
     """Anomaly mode: refuse a NaN/Inf gradient, naming the op and where it was created."""
     for (i, _), (_, gi) in zip(node.inputs, results):
-        if _not_finite(getattr(gi, "data", gi)):
+        if _not_finite(gi if isinstance(gi, np.ndarray) else gi.data):
             file, line = node.where or ("?", "?")
             origin = node.stack or f'  File "{file}", line {line}\n'
             raise RuntimeError(f"anomaly: the backward of '{node.name}' produced NaN or Inf in "

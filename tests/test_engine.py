@@ -466,3 +466,107 @@ def test_updating_a_parameter_under_no_grad_keeps_it_a_leaf():
         w.data -= 0.1 * w.grad.numpy()
     assert w.is_leaf and w.requires_grad
     close(w.numpy(), [0.8, -0.8])
+
+
+# ---- provenance and anomaly mode ---------------------------------------------------------------
+
+
+def _line_of(marker):
+    """The line number in this file of the line containing ``marker``."""
+    lines = open(__file__).read().splitlines()
+    return next(i for i, text in enumerate(lines, 1) if marker in text and "_line_of" not in text)
+
+
+def test_an_error_in_backward_names_the_forward_line_that_created_the_op():
+    @ag.primitive(lambda g, out, x: g[..., None] * np.ones(3))
+    def widen_badly(x):
+        return x * 1.0
+
+    x = f64([1.0, 2.0])
+    y = widen_badly(x)  # marker: created here
+    with pytest.raises(ValueError) as info:
+        y.sum().backward()
+    text = str(info.value)
+    assert "vjp of 'widen_badly' for input 0" in text
+    assert f"test_engine.py:{_line_of('marker: created here')}" in text
+
+
+def test_anomaly_mode_is_off_by_default_and_nan_passes_silently():
+    x = f64([-1.0, 4.0])
+    y = ag.log(x)
+    assert np.isnan(y.numpy()[0])
+
+
+def test_anomaly_mode_names_the_op_that_made_a_nan_in_the_forward():
+    x = f64([-1.0, 4.0])
+    with ag.detect_anomaly():
+        with pytest.raises(RuntimeError) as info:
+            ag.sqrt(x)  # marker: forward nan
+    text = str(info.value)
+    assert "'sqrt' produced NaN or Inf in its forward output" in text
+    assert f"line {_line_of('marker: forward nan')}" in text
+
+
+def test_anomaly_mode_names_the_op_whose_backward_made_a_nan_and_its_creation_traceback():
+    x = f64([0.0, 4.0])
+    with ag.detect_anomaly():
+        y = ag.sqrt(x)  # marker: backward nan
+        loss = (y * 0.0).sum()
+        with pytest.raises(RuntimeError) as info:
+            loss.backward()
+    text = str(info.value)
+    assert "the backward of 'sqrt' produced NaN or Inf in the gradient of its input 0" in text
+    assert f"line {_line_of('marker: backward nan')}" in text
+    assert x.grad is None or not np.isnan(x.grad.numpy()).any()
+
+
+def test_anomaly_mode_ignores_nan_that_came_in_with_the_inputs():
+    with ag.detect_anomaly():
+        y = ag.exp(f64([np.nan, 1.0]))
+    assert np.isnan(y.numpy()[0])
+
+
+def test_anomaly_mode_is_restored_after_the_block():
+    from autograd_lite import engine
+
+    with ag.detect_anomaly():
+        assert engine.anomaly_enabled
+    assert not engine.anomaly_enabled
+
+
+# ---- memory: the graph is freed, and never held by reference cycles ---------------------------
+
+
+def test_no_intermediate_array_outlives_backward_and_the_output():
+    import gc
+
+    x = f64(np.ones(1000))
+    hidden = ag.tanh(x * 2.0)
+    out = (ag.exp(hidden) * hidden).sum()
+    watched = [weakref.ref(hidden.data), weakref.ref(out.grad_fn.args[0])]
+    del hidden
+    out.backward()
+    gc.disable()
+    try:
+        del out
+        assert [ref() for ref in watched] == [None, None]
+    finally:
+        gc.enable()
+
+
+def test_tensors_and_nodes_form_no_reference_cycles():
+    import gc
+
+    gc.disable()
+    try:
+        x = f64([1.0, 2.0])
+        y = ag.exp(x) * x
+        y.retain_grad()
+        y.register_hook(lambda g: g)
+        h = y * 1
+        h += 1
+        refs = [weakref.ref(y), weakref.ref(y.grad_fn), weakref.ref(h), weakref.ref(h.grad_fn)]
+        del y, h
+        assert [r() for r in refs] == [None] * 4
+    finally:
+        gc.enable()

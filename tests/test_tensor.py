@@ -418,3 +418,208 @@ def test_the_tensor_constructor_rejects_unsupported_dtypes_too():
         Tensor(np.array([1 + 1j]))
     with pytest.raises(TypeError, match="object"):
         Tensor([object()])
+
+
+# ---- in-place operations: PyTorch's rules ------------------------------------------------------
+
+
+def test_a_leaf_that_requires_grad_cannot_be_modified_in_place_while_recording():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    for modify in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.__setitem__(0, 5.0),
+                   lambda: w.fill_(0), lambda: w.zero_()):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            modify()
+    assert w.tolist() == [1.0, 2.0] and w.grad_fn is None
+
+
+def test_augmented_assignment_on_a_leaf_is_refused_and_leaves_it_unchanged():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="add_: a leaf tensor"):
+        w += 1
+    assert w.tolist() == [1.0, 2.0]
+
+
+def test_parameters_are_updated_in_place_under_no_grad():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    data = w.data
+    (w * w).sum().backward()
+    with ag.no_grad():
+        w -= 0.1 * w.grad
+    assert w.data is data  # the same memory, updated
+    np.testing.assert_allclose(w.numpy(), [0.8, 1.6])
+    assert w.is_leaf and w.requires_grad
+
+
+def test_in_place_on_a_non_leaf_joins_the_graph():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y += 1
+    y *= y          # y = (2x + 1)^2; mul_ saved the old y, so its gradient uses it
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * (2 * np.array([1.0, 2.0]) + 1))
+    assert y.grad_fn.name == "mul"
+
+
+def test_a_value_saved_for_backward_and_modified_in_place_makes_backward_raise():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    out = ag.exp(h)     # exp's rule reads its output
+    loss = out.sum()
+    out += 1
+    with pytest.raises(RuntimeError, match=r"gradient of 'exp' was modified by an in-place "
+                                           r"operation: its output is at version 1, but was at "
+                                           r"version 0"):
+        loss.backward()
+    assert x.grad is None  # raised before any gradient was accumulated
+
+
+def test_modifying_an_input_that_backward_does_not_read_is_fine():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    c = ag.tensor([3.0, 4.0])
+    y = x + c            # add's rules read neither input
+    c += 1
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_modifying_an_input_that_backward_reads_names_the_op_and_input():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    c = ag.tensor([3.0, 4.0])
+    y = x * c            # the gradient of x is g * c
+    c += 1
+    with pytest.raises(RuntimeError, match="'mul'.*its input 1 is at version 1"):
+        y.sum().backward()
+
+
+def test_setitem_records_the_write_in_the_graph():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1
+    h[0] = x[2] * 5.0
+    assert h.tolist() == [15.0, 2.0, 3.0]
+    h.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 6.0]
+
+
+def test_setitem_under_no_grad_writes_into_memory():
+    t = ag.zeros(2, 3)
+    t[1] = ag.tensor([1.0, 2.0, 3.0])
+    t[:, 0] = 9.0
+    assert t.tolist() == [[9.0, 0.0, 0.0], [9.0, 2.0, 3.0]]
+
+
+def test_in_place_errors_come_before_any_change():
+    t = ag.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"add_: the result has shape \(2, 2\).*shape \(2,\)"):
+        t += ag.ones(2, 2)
+    i = ag.tensor([1, 2])
+    with pytest.raises(TypeError, match="cannot write a float"):
+        i += 0.5
+    frozen = ag.Tensor(np.broadcast_to(np.float32(1), (3,)))
+    with pytest.raises(ValueError, match="read-only"):
+        frozen += 1
+    assert t.tolist() == [1.0, 2.0] and i.tolist() == [1, 2]
+
+
+def test_zero_fill_and_copy():
+    t = ag.tensor([1.0, float("nan"), 3.0])
+    t.zero_()
+    assert t.tolist() == [0.0, 0.0, 0.0]
+    t.fill_(2.5)
+    assert t.tolist() == [2.5, 2.5, 2.5]
+    t.copy_(ag.tensor([1.0, 2.0, 3.0]))
+    assert t.tolist() == [1.0, 2.0, 3.0]
+
+
+# ---- views -------------------------------------------------------------------------------------
+
+
+def test_slices_share_memory_like_numpy_views():
+    t = ag.tensor([1.0, 2.0, 3.0])
+    v = t[1:]
+    v += 10
+    assert t.tolist() == [1.0, 12.0, 13.0]
+    t[0] = -1.0
+    r = t.reshape(3, 1)
+    assert r[0, 0].item() == -1.0
+
+
+def test_gradients_flow_through_views_to_the_base():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x[1:] * 2).sum().backward()
+    assert x.grad.tolist() == [0.0, 2.0, 2.0]
+
+
+def test_in_place_through_a_view_while_recording_is_refused():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1
+    v = h[1:]
+    with pytest.raises(RuntimeError, match="in-place modification of a view"):
+        v += 1
+    assert h.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_modifying_a_base_invalidates_backward_through_its_views():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1
+    y = h[1:] * h[1:]     # mul reads the view, which shares h's memory
+    with ag.no_grad():
+        h[2] = 100.0
+    with pytest.raises(RuntimeError, match="'mul'.*version"):
+        y.sum().backward()
+
+
+def test_detach_shares_memory_and_version():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    y = h * h
+    h.detach().mul_(3)
+    assert h.tolist() == [3.0, 6.0]
+    with pytest.raises(RuntimeError, match="version"):
+        y.sum().backward()
+
+
+# ---- hooks and retain_grad ---------------------------------------------------------------------
+
+
+def test_a_hook_sees_the_gradient_and_can_replace_it():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.tolist()))
+    y = x * 3
+    y.register_hook(lambda g: g * 10)
+    y.sum().backward()
+    assert seen == [[30.0, 30.0]]
+    assert x.grad.tolist() == [30.0, 30.0]
+
+
+def test_a_removed_hook_no_longer_runs():
+    x = ag.tensor([1.0], requires_grad=True)
+    handle = x.register_hook(lambda g: g * 0)
+    handle.remove()
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0]
+
+
+def test_a_hook_returning_a_wrong_shape_is_an_error():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: ag.ones(3))
+    with pytest.raises(ValueError, match=r"hook .* returned a gradient of shape \(3,\)"):
+        (x * 2).sum().backward()
+
+
+def test_hooks_need_a_tensor_that_requires_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ag.ones(2).register_hook(print)
+
+
+def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    assert y.retains_grad
+    (y * y).sum().backward()
+    assert y.grad.tolist() == [6.0, 12.0]
+    assert x.grad.tolist() == [18.0, 36.0]
+    z = x * 3
+    (z * z).sum().backward()
+    assert z.grad is None  # not retained

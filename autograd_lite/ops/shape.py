@@ -4,6 +4,7 @@ import builtins
 
 import numpy as np
 
+from . import registry
 from .registry import primitive
 
 
@@ -70,8 +71,8 @@ def swapaxes(x, axis1, axis2):
 def as_index(index):
     """An index with any Tensors or lists in it turned into numpy arrays."""
     items = index if isinstance(index, tuple) else (index,)
-    fixed = tuple(np.asarray(getattr(i, "data", i)) if isinstance(i, list) or hasattr(i, "grad_fn")
-                  else i for i in items)
+    fixed = tuple(i.data if isinstance(i, registry._Tensor) else np.asarray(i)
+                  if isinstance(i, list) else i for i in items)
     return fixed if isinstance(index, tuple) else fixed[0]
 
 

@@ -85,7 +85,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     if grad_outputs is None:
         rng = np.random.default_rng(seed + 1)
         grad_outputs = [rng.standard_normal(o.shape) for o in outs]
-    vs = [Tensor(np.asarray(getattr(v, "data", v), dtype=np.float64), requires_grad=True)
+    vs = [Tensor(np.asarray(v.data if isinstance(v, Tensor) else v, dtype=np.float64),
+                 requires_grad=True)
           for v in _outputs(grad_outputs, allow_arrays=True)]
     n = len(xs)
 

@@ -1,0 +1,60 @@
+"""Diagnostics for training loops: how big a tensor's history is, and a guard against the
+classic leak of keeping it alive across iterations (``total_loss += loss``)."""
+
+from __future__ import annotations
+
+import warnings
+
+from .engine import Node
+
+
+class GraphGrowthWarning(UserWarning):
+    """A tensor kept across iterations drags an ever-growing graph behind it."""
+
+
+def graph_size(tensor, limit: int = 10**7) -> int:
+    """Number of ops in ``tensor``'s recorded history (counting stops at ``limit``)."""
+    start = tensor.grad_fn
+    if start is None:
+        return 0
+    seen = {start}
+    stack = [start]
+    while stack and len(seen) < limit:
+        for _, dest in stack.pop().inputs:
+            if isinstance(dest, Node) and dest not in seen:
+                seen.add(dest)
+                stack.append(dest)
+    return len(seen)
+
+
+class GraphGrowthGuard:
+    """Call ``check(t)`` once per iteration on a tensor you keep across iterations; it warns
+    (once) when that tensor's history has grown ``patience`` iterations in a row.
+
+    >>> guard = GraphGrowthGuard()
+    >>> for x, y in loader:
+    ...     loss = loss_fn(model(x), y)
+    ...     total = total + loss          # leaks: total keeps every iteration's graph
+    ...     guard.check(total, "total")   # GraphGrowthWarning after a few iterations
+    """
+
+    def __init__(self, patience: int = 3):
+        self.patience = patience
+        self.sizes: list[int] = []
+        self.warned = False
+
+    def check(self, tensor, name: str = "this tensor") -> int:
+        """Record the size of ``tensor``'s history; warn if it keeps growing. Returns the size."""
+        size = graph_size(tensor)
+        self.sizes.append(size)
+        recent = self.sizes[-self.patience - 1:]
+        growing = len(recent) > self.patience and all(a < b for a, b in zip(recent, recent[1:]))
+        if growing and not self.warned:
+            self.warned = True
+            warnings.warn(
+                f"{name} carries a computation graph that has grown for {self.patience} "
+                f"iterations in a row (now {size} ops): it keeps every iteration's history alive, "
+                "so memory and backward time grow without bound. To accumulate a loss for "
+                "logging, add loss.item() (a Python float); to keep a tensor without its "
+                "history, use .detach().", GraphGrowthWarning, stacklevel=2)
+        return size
