@@ -254,11 +254,10 @@ class Version:
 
 def version_counter(t) -> Version:
     """The tensor's version counter, made on first use (most tensors are never watched)."""
-    try:
-        return t._version
-    except AttributeError:
+    counter = t._version
+    if counter is None:
         counter = t._version = Version()
-        return counter
+    return counter
 
 
 def sum_to(g, shape):
@@ -312,10 +311,11 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
         node = stack.pop()
         if not isinstance(node, Node):
             continue
-        try:
-            node.check_saved()
-        except RuntimeError as e:
-            raise _with_origin(e, node) from None
+        if node.args is None or node.versions:
+            try:
+                node.check_saved()
+            except RuntimeError as e:
+                raise _with_origin(e, node) from None
         for _, dest in node.inputs:
             if dest in pending:
                 pending[dest] += 1

@@ -23,7 +23,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    # _version, _base (the tensor this one is a view of) and _hooks are set only when needed.
+    # _version is made on first use; _base (the tensor this is a view of), _hooks when needed.
     __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "name", "_version", "_base",
                  "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to Tensor.__radd__
@@ -42,6 +42,7 @@ class Tensor:
         self._grad = None
         self.grad_fn = None
         self.name = name
+        self._version = None
         if requires_grad:
             self.requires_grad = True
 
@@ -54,6 +55,7 @@ class Tensor:
         t._grad = None
         t.grad_fn = grad_fn
         t.name = None
+        t._version = None
         return t
 
     # --- autograd attributes -------------------------------------------------------------------
@@ -194,7 +196,7 @@ class Tensor:
         node = result.grad_fn
         if node is not None and any(a is self.data for a in node.args):
             # the new node saved the values about to be overwritten: give it its own copy
-            mine = getattr(self, "_version", None)
+            mine = self._version
             node.args = tuple(np.array(a) if a is self.data else a for a in node.args)
             node.versions = tuple(v for v in node.versions if v[0] is not mine)
         np.copyto(self.data, result.data, casting="same_kind")

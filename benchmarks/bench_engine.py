@@ -69,6 +69,38 @@ def timed(fn, arg, repeats):
     return times
 
 
+def diagnostics_cost(repeats):
+    """Per-op cost of what every op pays for safety: the anomaly-mode flag test (anomaly off),
+    the provenance capture (the user's file and line), and for contrast W1 with anomaly on."""
+    from autograd_lite import engine
+
+    x0 = np.ones(64, np.float32)
+    base = statistics.median(timed(w1_autograd_lite, x0, repeats)) / CHAIN * 1e6
+
+    def frame_capture():  # exactly what Op._watch does for provenance, from a user-level frame
+        frame = engine.user_frame(sys._getframe(0))
+        return (frame.f_code.co_filename, frame.f_lineno)
+
+    n = 200_000
+    start = time.perf_counter()
+    for _ in range(n):
+        if engine.anomaly_enabled:
+            pass
+    flag = (time.perf_counter() - start) / n * 1e6
+    start = time.perf_counter()
+    for _ in range(n):
+        frame_capture()
+    capture = (time.perf_counter() - start) / n * 1e6
+    with ag.detect_anomaly():
+        anomaly_on = statistics.median(timed(w1_autograd_lite, x0, repeats)) / CHAIN * 1e6
+    return [
+        f"| W1 (64,) µs/op, anomaly off (default) | {base:.2f} | - | 1.0x |",
+        f"| anomaly flag test per op (off) | {flag:.3f} µs | - | {flag / base:.1%} of an op |",
+        f"| provenance capture per op | {capture:.3f} µs | - | {capture / base:.1%} of an op |",
+        f"| W1 (64,) µs/op, anomaly on | {anomaly_on:.2f} | - | {anomaly_on / base:.1f}x |",
+    ]
+
+
 def deep_chain(n):
     """Run in a fresh process: forward + backward through n ops; time and peak RSS."""
     code = f"""
@@ -106,6 +138,7 @@ def main():
         lines.append(f"| W1 {shape} µs/op | {statistics.median(ours):.2f} ({min(ours):.2f}-"
                      f"{max(ours):.2f}) | {statistics.median(floor):.2f} | "
                      f"{statistics.median(ours) / statistics.median(floor):.1f}x |")
+    lines += diagnostics_cost(args.repeats)
     depth = 10**4
     while depth <= args.max_depth:
         r = deep_chain(depth)
