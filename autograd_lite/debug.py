@@ -14,6 +14,12 @@ class GraphGrowthWarning(UserWarning):
 
 def graph_size(tensor, limit: int = 10**7) -> int:
     """Number of ops in ``tensor``'s recorded history (counting stops at ``limit``)."""
+    from .tensor import Tensor
+
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"graph_size: expected a Tensor, got {type(tensor).__name__}")
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise TypeError(f"graph_size: limit must be an int, got {type(limit).__name__}")
     start = tensor.grad_fn
     if start is None:
         return 0
@@ -39,6 +45,11 @@ class GraphGrowthGuard:
     """
 
     def __init__(self, patience: int = 3):
+        if not isinstance(patience, int) or isinstance(patience, bool):
+            raise TypeError(f"GraphGrowthGuard: patience must be an int, got "
+                            f"{type(patience).__name__}")
+        if patience < 1:
+            raise ValueError(f"GraphGrowthGuard: patience must be at least 1, got {patience}")
         self.patience = patience
         self.sizes: list[int] = []
         self.warned = False

@@ -59,6 +59,9 @@ class no_grad(_GradMode):
     mode = False
 
     def __new__(cls, fn=None):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{cls.__name__}() takes a function to decorate or nothing, got "
+                            f"{type(fn).__name__}")
         self = super().__new__(cls)
         return self(fn) if callable(fn) else self
 
@@ -80,6 +83,9 @@ class set_grad_enabled(_GradMode):
     """
 
     def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled(mode): mode must be a bool, got "
+                            f"{type(mode).__name__}")
         self.mode = bool(mode)
         self.prev = is_grad_enabled()
         _mode.enabled = self.mode  # takes effect at once, as torch.set_grad_enabled does
@@ -398,7 +404,7 @@ def _accumulate(leaf, g, create_graph, Tensor):
     if create_graph:
         if not isinstance(g, Tensor):
             g = Tensor._make(g, None)
-        elif not g.data.flags.writeable:  # e.g. a broadcast view: give .grad its own memory
+        elif g.grad_fn is None or not g.data.flags.writeable:  # maybe the caller's: copy
             g = Tensor._make(np.array(g.data), g.grad_fn)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
@@ -406,7 +412,7 @@ def _accumulate(leaf, g, create_graph, Tensor):
     else:
         gd = g.data if isinstance(g, Tensor) else g
         buf = leaf.grad.data
-        if buf.flags.writeable and buf.shape == gd.shape:
+        if buf.flags.writeable and buf.shape == gd.shape and leaf.grad.grad_fn is None:
             buf += gd
         else:
             leaf.grad = Tensor._make(buf + gd, None)
@@ -437,6 +443,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     from .tensor import Tensor
 
+    if not isinstance(inputs, (Tensor, list, tuple)):
+        raise TypeError(f"grad(): inputs must be a Tensor or a sequence of Tensors, got "
+                        f"{type(inputs).__name__}")
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     keys = []
     for i, t in enumerate(inputs):
@@ -457,12 +466,31 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
+def _as_gradient(g, caller, i):
+    """A gradient given as an array, number or nested list, refused clearly if it is none."""
+    try:
+        arr = np.asarray(g)
+    except ValueError as e:
+        raise ValueError(f"{caller}(): the gradient for output {i} is not an array "
+                         f"({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{caller}(): the gradient for output {i} has unsupported dtype "
+                        f"{arr.dtype}")
+    return arr
+
+
 def _roots_and_seeds(outputs, grads, create_graph, caller):
     """Check the outputs and build the gradient each backward starts from."""
     from .tensor import Tensor
 
     single = isinstance(outputs, Tensor)
+    if not single and not isinstance(outputs, (list, tuple)):
+        raise TypeError(f"{caller}(): outputs must be a Tensor or a sequence of Tensors, got "
+                        f"{type(outputs).__name__}")
     outputs = (outputs,) if single else tuple(outputs)
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{caller}(): output {i} is a {type(t).__name__}, not a Tensor")
     if grads is None:
         grads = (None,) * len(outputs)
     elif single or isinstance(grads, (Tensor, np.ndarray)):
@@ -483,7 +511,7 @@ def _roots_and_seeds(outputs, grads, create_graph, caller):
                     "y.backward(gradient=ag.ones_like(y)))")
             g = np.ones_like(t.data)
         else:
-            gd = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=t.dtype)
+            gd = g.data if isinstance(g, Tensor) else _as_gradient(g, caller, i)
             if gd.shape != t.shape:
                 raise ValueError(f"{caller}(): gradient for output {i} has shape {gd.shape}, "
                                  f"but the output has shape {t.shape}")

@@ -34,6 +34,7 @@ class Tensor:
         if isinstance(data, np.ndarray):
             check_dtype(data.dtype, "Tensor")
             if dtype is not None and data.dtype != dtype:
+                check_dtype(np.dtype(dtype), "Tensor")
                 data = data.astype(dtype)
         else:
             data = to_array(data, "Tensor", dtype)
@@ -94,6 +95,9 @@ class Tensor:
             if value.shape != self.shape:
                 raise ValueError(f"assigned grad has shape {value.shape}, but the tensor has "
                                  f"shape {self.shape}")
+            if value.dtype != self.dtype:
+                raise TypeError(f"assigned grad has dtype {value.dtype}, but the tensor has "
+                                f"dtype {self.dtype}")
         self._grad = value
 
     @property
@@ -127,6 +131,8 @@ class Tensor:
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
         replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
         if not self._requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad, so no gradient "
                                "will ever reach it")
@@ -183,7 +189,10 @@ class Tensor:
                 "is not recorded in the graph; use an out-of-place op, e.g. torch-style "
                 "ag.where or ag.concatenate, or modify the view under no_grad()")
         with set_grad_enabled(graph):
-            result = compute(self)
+            try:
+                result = compute(self)
+            except (TypeError, ValueError, IndexError) as e:
+                raise type(e)(f"{name}: {e}") from None
         if result.shape != self.shape:
             raise ValueError(f"{name}: the result has shape {result.shape}, which cannot be "
                              f"written into this tensor of shape {self.shape}")

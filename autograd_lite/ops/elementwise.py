@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .registry import primitive
+from . import registry
+from .registry import as_operand, check_dtype, primitive
 
 # ---- arithmetic ------------------------------------------------------------------------------
 
@@ -137,12 +138,19 @@ def clip(x, min=None, max=None):
     """Limit x to [min, max] (either bound may be None), like numpy.clip / torch.clamp."""
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")
-    # numpy scalar bounds as Python numbers (as for operands), so np.float64 keeps float32 x float32
-    min, max = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
-    return np.clip(x, min, max)
+    return np.clip(x, _bound(min), _bound(max))
+
+
+def _bound(b):
+    """A clip bound as an operand: numbers stay Python numbers (float32 x stays float32), arrays
+    and lists are checked, a Tensor gives its data (np.clip on it would dispatch back here)."""
+    if b is None:
+        return None
+    return as_operand(b.data if isinstance(b, registry._Tensor) else b, "clip")
 
 
 def _inside(x, lo, hi):
+    lo, hi = _bound(lo), _bound(hi)
     if lo is None:
         return x <= hi
     if hi is None:
@@ -163,9 +171,12 @@ def where(cond, x, y):
            derivative="1 (cast back)")
 def astype(x, dtype):
     """A copy of x converted to ``dtype``; the gradient is cast back to x's dtype."""
+    dtype = np.dtype(dtype)
+    check_dtype(dtype, "astype")
     return x.astype(dtype)
 
 
+@registry.named
 def square(x):
     """x ** 2."""
     return pow(x, 2)

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from .elementwise import sqrt
 from .registry import primitive
 
 
@@ -31,7 +30,8 @@ def _count(in_size, out_size):
 
 def _spread(g, out, x, axis):
     """Share each output's gradient among the inputs equal to it (the max or min; ties split)."""
-    mask = x == _unreduce(out, x.shape, axis)
+    m = _unreduce(out, x.shape, axis)
+    mask = (x == m) + (x != x) * (m != m)  # equal, or both NaN (a NaN maximum goes to the NaNs)
     share = _unreduce(g, x.shape, axis) / mask.sum(axis=axis, keepdims=True).astype(x.dtype)
     return share * mask
 
@@ -75,15 +75,23 @@ def var(x, axis=None, ddof=0, keepdims=False):
     return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
+@primitive(lambda g, out, x, axis=None, ddof=0, keepdims=False:
+           _unreduce(g / np.where(out == 0, np.inf, (_count(x.size, out.size) - ddof) * out),
+                     x.shape, axis)
+           * (x - x.mean(axis=axis, keepdims=True)),
+           kind="reduce", domain="unique",
+           derivative="(x - mean) / ((N - ddof) std), 0 where std is 0")
 def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over ``axis``, as numpy.std (the square root of ``var``)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    """Standard deviation over ``axis``, as numpy.std."""
+    return np.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 # ---- log-sum-exp and softmax: shift by the max so exp never overflows ------------------------
 
 
 def _shift(x, axis):
+    if x.size == 0:  # no maximum to shift by; the result is empty (or log(0) = -inf)
+        return np.zeros(np.sum(x, axis=axis, keepdims=True).shape, x.dtype)
     m = np.max(x, axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0)  # an all -inf slice stays -inf instead of nan
 
@@ -94,7 +102,8 @@ def _shift(x, axis):
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, without overflow."""
     m = _shift(x, axis)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # an empty sum: log(0) = -inf
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 

@@ -274,6 +274,48 @@ def _op_error(name, e, arrays):
     return cls(f"{name}: {text} (inputs: {describe(arrays)})")
 
 
+def named(fn):
+    """For a composite op (built from primitives): its errors name it, not the primitive."""
+    import functools
+
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (TypeError, ValueError, IndexError) as e:
+            if str(e).startswith(f"{name}:"):
+                raise
+            cls = TypeError if isinstance(e, TypeError) else (
+                IndexError if isinstance(e, IndexError) and not isinstance(e, ValueError)
+                else ValueError)
+            raise cls(f"{name}: {e}") from None
+
+    return wrapper
+
+
+def shape_of_operand(x, op_name):
+    """The shape of an op argument (Tensor, array, number, list), checked as operands are."""
+    if isinstance(x, _Tensor):
+        return x.shape
+    return np.shape(as_operand(x, op_name))
+
+
+def axis_index(axis, ndim, op_name, shape):
+    """``axis`` as a non-negative int below ``ndim``, or a TypeError/ValueError naming the op."""
+    import operator
+
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{op_name}: an axis must be an integer, got {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise ValueError(f"{op_name}: axis {a} is out of bounds for a tensor of shape "
+                         f"{tuple(shape)}")
+    return a % ndim
+
+
 def _short(data, limit=60):
     text = repr(data)
     return text if len(text) <= limit else text[:limit] + "..."

@@ -48,19 +48,27 @@ def unsqueeze(x, axis):
     return np.expand_dims(x, axis)
 
 
+@registry.named
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge the axes ``start_dim..end_dim`` into one, as torch.flatten."""
-    shape = x.shape
+    shape = registry.shape_of_operand(x, "flatten")
     if not shape:
         return reshape(x, (1,))
-    start, end = start_dim % len(shape), end_dim % len(shape)
+    start = registry.axis_index(start_dim, len(shape), "flatten", shape)
+    end = registry.axis_index(end_dim, len(shape), "flatten", shape)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                         f"tensor of shape {shape}")
     merged = int(np.prod(shape[start:end + 1]))
     return reshape(x, shape[:start] + (merged,) + shape[end + 1:])
 
 
+@registry.named
 def swapaxes(x, axis1, axis2):
     """Exchange two axes, as numpy.swapaxes."""
-    axes = list(range(len(x.shape)))
+    shape = registry.shape_of_operand(x, "swapaxes")
+    axis1, axis2 = (registry.axis_index(a, len(shape), "swapaxes", shape) for a in (axis1, axis2))
+    axes = list(range(len(shape)))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, tuple(axes))
 
@@ -151,11 +159,19 @@ def _stack(*arrays, axis=0):
 
 def concatenate(tensors, axis=0):
     """Join a sequence of tensors along an existing axis, as numpy.concatenate."""
+    _check_sequence(tensors, "concatenate")
     return _concatenate(*tensors, axis=axis)
+
+
+def _check_sequence(tensors, name):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
 
 
 def stack(tensors, axis=0):
     """Join a sequence of same-shape tensors along a new axis, as numpy.stack."""
+    _check_sequence(tensors, "stack")
     return _stack(*tensors, axis=axis)
 
 
