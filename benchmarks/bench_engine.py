@@ -1,8 +1,10 @@
 """Engine overhead against a hand-written numpy floor, measured side by side in one process.
 
 W1: a chain of 200 small ops cycling add, mul by a scalar, tanh, exp, forward + backward, on
-shapes (1,) and (64,): microseconds per op. W4: chains of 10^4..10^6 ops (each in a fresh
-process): forward + backward seconds and peak RSS. Quote medians and ratios, not single times.
+shapes (1,) and (64,): microseconds per op. Diagnostics: what anomaly mode (off) and provenance
+cost per op. Memory: RSS across 1,000 training steps (flat = no graph leak). W4: chains of
+10^4..10^6 ops (each in a fresh process): forward + backward seconds and peak RSS. Quote medians
+and ratios, not single times.
 
     .venv/bin/python benchmarks/bench_engine.py [--repeats 15] [--out benchmarks/RESULTS.md]
 """
@@ -101,6 +103,38 @@ def diagnostics_cost(repeats):
     ]
 
 
+def current_rss_mib():
+    """Resident memory now (Linux /proc; elsewhere the peak, which can only grow)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def training_memory(steps=1000):
+    """RSS over a training loop (784-128-10 MLP, batch 64, SGD): must stay flat after warm-up."""
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((64, 784)).astype(np.float32))
+    labels = rng.integers(0, 10, 64)
+    w1 = ag.Tensor(rng.standard_normal((784, 128)).astype(np.float32) * 0.05, requires_grad=True)
+    w2 = ag.Tensor(rng.standard_normal((128, 10)).astype(np.float32) * 0.05, requires_grad=True)
+    rss = {}
+    for step in range(1, steps + 1):
+        logp = ag.log_softmax(ag.relu(x @ w1) @ w2, axis=1)
+        loss = -logp[np.arange(64), labels].mean()
+        loss.backward()
+        with ag.no_grad():
+            for w in (w1, w2):
+                w -= 0.01 * w.grad
+                w.grad = None
+        if step in (100, steps):
+            rss[step] = current_rss_mib()
+    return [f"| memory: {steps} training steps | RSS {rss[100]:.1f} MiB at step 100, "
+            f"{rss[steps]:.1f} MiB at step {steps} (growth {rss[steps] - rss[100]:+.1f} MiB) "
+            "| - | - |"]
+
+
 def deep_chain(n):
     """Run in a fresh process: forward + backward through n ops; time and peak RSS."""
     code = f"""
@@ -139,6 +173,7 @@ def main():
                      f"{max(ours):.2f}) | {statistics.median(floor):.2f} | "
                      f"{statistics.median(ours) / statistics.median(floor):.1f}x |")
     lines += diagnostics_cost(args.repeats)
+    lines += training_memory()
     depth = 10**4
     while depth <= args.max_depth:
         r = deep_chain(depth)
