@@ -1,6 +1,6 @@
 """autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch."""
 
-from . import ops
+from . import nn, ops
 from .creation import (
     arange,
     default_generator,
@@ -39,6 +39,7 @@ from .ops import (
     cos,
     div,
     eq,
+    erf,
     exp,
     flatten,
     ge,
@@ -68,6 +69,7 @@ from .ops import (
     sign,
     sin,
     softmax,
+    softplus,
     sqrt,
     square,
     squeeze,
@@ -83,6 +85,7 @@ from .ops import (
     where,
 )
 from .tensor import Tensor
+from .training import EarlyStopping, History, accuracy, evaluate, fit
 
 __version__ = "0.1.0"
 
@@ -90,6 +93,12 @@ __all__ = [
     "__version__",
     "Tensor",
     "ops",
+    "nn",
+    "fit",
+    "evaluate",
+    "History",
+    "EarlyStopping",
+    "accuracy",
     "primitive",
     "Function",
     "FunctionCtx",
@@ -129,7 +138,7 @@ __all__ = [
     "sin",
     "cos",
     "tanh",
-    "sigmoid",
+    "sigmoid", "softplus", "erf",
     "relu",
     "maximum",
     "minimum",

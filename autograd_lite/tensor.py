@@ -357,6 +357,8 @@ class Tensor:
     def cos(self): return ops.cos(self)
     def tanh(self): return ops.tanh(self)
     def sigmoid(self): return ops.sigmoid(self)
+    def softplus(self): return ops.softplus(self)
+    def erf(self): return ops.erf(self)
     def relu(self): return ops.relu(self)
     def sign(self): return ops.sign(self)
     def pow(self, exponent): return ops.pow(self, exponent)

@@ -5,6 +5,7 @@ test_registry.py; the gradient tests here document conventions (ties, kinks, rep
 and the shape/indexing cases a generic strategy is unlikely to draw.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -62,6 +63,8 @@ UNARY = {
     "tanh": (ag.tanh, lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1), REALS),
     "sigmoid": (ag.sigmoid, lambda x: 1 / (1 + np.exp(-x)), REALS),
     "relu": (ag.relu, lambda x: np.where(x > 0, x, 0.0), REALS),
+    "softplus": (ag.softplus, lambda x: np.log(1 + np.exp(x)), REALS),
+    "erf": (ag.erf, np.vectorize(math.erf), REALS),
     "square": (ag.square, lambda x: x * x, REALS),
     "sign": (ag.sign, np.sign, SMALL_INTS),
 }
@@ -554,6 +557,8 @@ FLOAT32_CASES = {  # op name -> (function of the float32 inputs, the inputs' sha
     "cos": (lambda x: ag.cos(x), [(3,)]),
     "tanh": (lambda x: ag.tanh(x), [(3,)]),
     "sigmoid": (lambda x: ag.sigmoid(x), [(3,)]),
+    "softplus": (lambda x: ag.softplus(x), [(3,)]),
+    "erf": (lambda x: ag.erf(x), [(3,)]),
     "relu": (lambda x: ag.relu(x), [(3,)]),
     "maximum": (lambda x, y: ag.maximum(x, y), [(3,), (3,)]),
     "minimum": (lambda x, y: ag.minimum(x, y), [(3,), (3,)]),

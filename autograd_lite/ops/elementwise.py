@@ -1,5 +1,7 @@
 """Elementwise primitives. Inputs broadcast as in numpy; the engine sums gradients back."""
 
+import math
+
 import numpy as np
 
 from . import registry
@@ -107,6 +109,23 @@ def sigmoid(x):
     return np.where(np.greater_equal(x, 0), 1 / (1 + e), e / (1 + e))
 
 
+# log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): never overflows, exact for large |x|
+@primitive(lambda g, out, x: g * sigmoid.dispatch(x), derivative="sigmoid(x)")
+def softplus(x):
+    """log(1 + e^x), computed without overflow: a smooth relu, and the core of stable log-loss."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.absolute(x)))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+@primitive(lambda g, out, x: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x),
+           derivative="2/sqrt(pi) exp(-x^2)")
+def erf(x):
+    """The error function (for the exact GELU)."""
+    return _erf(x).astype(np.result_type(x, np.float32))
+
+
 @primitive(lambda g, out, x: g * (x > 0), domain="nonzero", derivative="1 if x > 0 else 0")
 def relu(x):
     """max(x, 0) (its gradient at 0 is taken as 0)."""
@@ -183,4 +202,5 @@ def square(x):
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos",
-           "tanh", "sigmoid", "relu", "maximum", "minimum", "clip", "where", "astype", "square"]
+           "tanh", "sigmoid", "softplus", "erf", "relu", "maximum", "minimum", "clip", "where",
+           "astype", "square"]

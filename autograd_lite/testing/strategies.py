@@ -29,7 +29,8 @@ pow and friends stay well conditioned for finite differences."""
 def elements(domain="real", dtype=np.float64):
     """Element values for a declared input domain.
 
-    "real": [-2, 2]; "positive": [0.1, 2]; "nonzero": +-[0.1, 2]; "ongrid": multiples of 0.1;
+    "real": [-2, 2]; "positive": [0.1, 2]; "probability": [0.05, 0.95]; "nonzero": +-[0.1, 2];
+    "ongrid": multiples of 0.1;
     "offgrid": multiples of 0.1 plus 0.05 (so never at a kink placed on the grid, and never equal
     to an "ongrid" value); "unique": "ongrid" values, all distinct in one array; "bool".
     """
@@ -40,14 +41,16 @@ def elements(domain="real", dtype=np.float64):
         return st.floats(-BOUND, BOUND, width=width)
     if domain == "positive":
         return st.floats(0.1, BOUND, width=width)
+    if domain == "probability":
+        return st.floats(0.05, 0.95, width=width)
     if domain == "nonzero":
         return st.floats(0.1, BOUND, width=width) | st.floats(-BOUND, -0.1, width=width)
     if domain in ("ongrid", "unique"):
         return st.integers(-20, 20).map(lambda k: k / 10)
     if domain == "offgrid":
         return st.integers(-20, 19).map(lambda k: k / 10 + 0.05)
-    raise ValueError(f"unknown domain {domain!r}; expected one of real, positive, nonzero, "
-                     "ongrid, offgrid, unique, bool")
+    raise ValueError(f"unknown domain {domain!r}; expected one of real, positive, probability, "
+                     "nonzero, ongrid, offgrid, unique, bool")
 
 
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=3):

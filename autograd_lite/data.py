@@ -1,0 +1,376 @@
+"""Feeding data to a training loop: datasets, batches, and train/validation/test splits.
+
+``DataLoader`` covers the three regimes of gradient descent with one argument::
+
+    loader = DataLoader(TensorDataset(X, y), batch_size=None)   # full batch: batch GD
+    loader = DataLoader(TensorDataset(X, y), batch_size=1)      # one sample: SGD
+    loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True, seed=0)  # mini-batch
+
+    for xb, yb in loader:       # each batch is a tuple of Tensors, stacked on a new first axis
+        ...
+
+Shuffling draws from a numpy Generator seeded once by ``seed``: every epoch (every new
+``for``) gets a new permutation, and two loaders with the same seed give the same sequence of
+permutations, so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .ops.registry import check_dtype, to_array
+from .tensor import Tensor
+
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "train_val_test_split"]
+
+
+class Dataset:
+    """A sized collection of samples: subclasses define ``__len__`` and ``__getitem__``.
+
+    ``__getitem__(i)`` returns one sample, usually a tuple such as ``(x, y)``; its parts may be
+    Tensors, numpy arrays or Python numbers. ``DataLoader`` stacks the parts into batches.
+
+    >>> class Squares(Dataset):
+    ...     def __len__(self): return 10
+    ...     def __getitem__(self, i): return (float(i), i * i)
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+
+class TensorDataset(Dataset):
+    """Samples are rows: item ``i`` is ``(t[i] for t in tensors)``, as a tuple of Tensors.
+
+    Args:
+        *tensors: Tensors, numpy arrays (or nested lists) with the same first dimension. The
+            arrays are shared, not copied; a Tensor's graph is not kept (data is data).
+
+    >>> ds = TensorDataset(np.zeros((5, 2), np.float32), np.arange(5))
+    >>> len(ds), ds[0][1]
+    (5, tensor(0))
+    """
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor or array")
+        arrays = []
+        for i, t in enumerate(tensors):
+            if isinstance(t, Tensor):
+                a = t.data
+            elif isinstance(t, np.ndarray):
+                check_dtype(t.dtype, "TensorDataset")
+                a = t
+            else:
+                a = to_array(t, "TensorDataset")
+            if a.ndim == 0:
+                raise ValueError(f"TensorDataset: argument {i} is 0-d (a scalar); every tensor "
+                                 "needs a first dimension that indexes the samples")
+            arrays.append(a)
+        lengths = [len(a) for a in arrays]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"TensorDataset: all tensors must have the same first dimension (one "
+                             f"row per sample), got lengths {lengths}")
+        self.arrays: tuple[np.ndarray, ...] = tuple(arrays)
+
+    @property
+    def tensors(self) -> tuple[Tensor, ...]:
+        """The data as Tensors (sharing memory with ``arrays``), as PyTorch's attribute."""
+        return tuple(Tensor(a) for a in self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index) -> tuple[Tensor, ...]:
+        """Row ``index`` of every tensor; an index array or slice gives a whole batch."""
+        n = len(self)
+        if isinstance(index, numbers.Integral) and not -n <= index < n:
+            raise IndexError(f"TensorDataset: index {index} is out of range for {n} samples")
+        try:
+            return tuple(Tensor(np.asarray(a[index])) for a in self.arrays)
+        except IndexError as e:
+            raise IndexError(f"TensorDataset: {e} (the dataset has {n} samples)") from None
+
+
+def _is_plain_tensor_dataset(dataset) -> bool:
+    """True when batches can be cut from the arrays directly (``__getitem__`` not overridden)."""
+    return (isinstance(dataset, TensorDataset)
+            and type(dataset).__getitem__ is TensorDataset.__getitem__)
+
+
+def _generator(seed, name: str) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"{name}: seed must be None, a non-negative int or a "
+                        f"numpy.random.Generator, got {type(seed).__name__} {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"{name}: seed must be non-negative, got {seed}")
+    return np.random.default_rng(seed)
+
+
+class DataLoader:
+    """Iterate over a dataset in batches: each batch is a tuple of Tensors.
+
+    Args:
+        dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``).
+        batch_size: samples per batch. ``None``, or any value >= ``len(dataset)``, gives one
+            batch of everything (full-batch gradient descent); ``1`` gives SGD.
+        shuffle: visit the samples in a new random order every epoch.
+        drop_last: skip the last batch when it is smaller than ``batch_size``. (A batch size
+            larger than the dataset is the full dataset, so full-batch loaders drop nothing.)
+        seed: seeds the numpy Generator that draws the permutations (an int, a Generator, or
+            None for fresh entropy). Each iteration draws the next permutation, so epochs
+            differ, and the same seed repeats the same sequence of epochs.
+
+    Batches stack the samples along a new first axis and keep their dtypes (integer labels
+    stay int64, float32 data stays float32; Python floats become float32, as in
+    ``ag.tensor``). A sample that is a single value, not a tuple, gives 1-tuples:
+    ``for (xb,) in loader``. Batches are copies: modifying one never changes the dataset.
+
+    >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True, seed=0)
+    >>> len(loader)            # number of batches per epoch
+    >>> for xb, yb in loader: ...
+    """
+
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
+                 drop_last: bool = False, seed=None):
+        if isinstance(dataset, (tuple, list, np.ndarray, Tensor)):
+            raise TypeError(f"DataLoader expects a Dataset, got a {type(dataset).__name__}; wrap "
+                            "arrays as DataLoader(TensorDataset(X, y), ...)")
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader expects a Dataset (with __len__ and __getitem__), got "
+                            f"{type(dataset).__name__}")
+        if batch_size is not None:
+            if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+                raise TypeError(f"DataLoader: batch_size must be a positive int or None (full "
+                                f"batch), got {type(batch_size).__name__} {batch_size!r}")
+            if batch_size < 1:
+                raise ValueError(f"DataLoader: batch_size must be >= 1 (or None for the full "
+                                 f"dataset), got {batch_size}")
+            batch_size = int(batch_size)
+        for flag, value in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"DataLoader: {flag} must be True or False, got "
+                                f"{type(value).__name__} {value!r}")
+        if len(dataset) == 0:
+            raise ValueError("DataLoader: the dataset is empty (len 0); there is nothing to load")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        self._rng = _generator(seed, "DataLoader")
+
+    def _batch_size(self, n: int) -> int:
+        return n if self.batch_size is None else min(self.batch_size, n)
+
+    def __len__(self) -> int:
+        """Number of batches in one epoch."""
+        n = len(self.dataset)
+        size = self._batch_size(n)
+        return n // size if self.drop_last else math.ceil(n / size)
+
+    def __iter__(self):
+        # The permutation is drawn here, not on the first next(): each iter() is one epoch.
+        n = len(self.dataset)
+        order = self._rng.permutation(n) if self.shuffle else None
+        return self._batches(n, order)
+
+    def _batches(self, n, order):
+        size = self._batch_size(n)
+        stop = n - n % size if self.drop_last else n
+        fast = _is_plain_tensor_dataset(self.dataset)
+        for start in range(0, stop, size):
+            end = min(start + size, n)
+            index = slice(start, end) if order is None else order[start:end]
+            if fast:  # one fancy-indexing (or slicing) copy per array, no per-sample work
+                yield tuple(Tensor(np.array(a[index])) for a in self.dataset.arrays)
+            else:
+                rows = range(start, end) if order is None else index.tolist()
+                yield _collate([self.dataset[i] for i in rows])
+
+    def __repr__(self):
+        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size="
+                f"{self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
+                f"seed={self.seed!r})")
+
+
+def _collate(samples: list) -> tuple[Tensor, ...]:
+    """Stack a list of samples (tuples of parts, or single values) into a tuple of Tensors."""
+    first = samples[0]
+    if isinstance(first, dict):
+        raise TypeError("DataLoader: samples that are dicts are not supported; return a tuple "
+                        "such as (x, y) from __getitem__")
+    if not isinstance(first, (tuple, list)):
+        return (_stack(samples, 0),)
+    width = len(first)
+    for s in samples:
+        if not isinstance(s, (tuple, list)) or len(s) != width:
+            got = len(s) if isinstance(s, (tuple, list)) else type(s).__name__
+            raise ValueError(f"DataLoader: every sample must have the same structure; the first "
+                             f"has {width} parts, another has {got}")
+    return tuple(_stack(list(field), i) for i, field in enumerate(zip(*samples)))
+
+
+def _stack(values: list, part: int) -> Tensor:
+    arrays = [v.data if isinstance(v, Tensor) else v if isinstance(v, np.ndarray)
+              else to_array(v, "DataLoader") for v in values]
+    shapes = sorted({a.shape for a in arrays})
+    if len(shapes) > 1:
+        raise ValueError(f"DataLoader: cannot stack part {part} of the samples into a batch: "
+                         f"they have different shapes {shapes}")
+    out = np.stack(arrays)
+    check_dtype(out.dtype, "DataLoader")
+    return Tensor(out)
+
+
+# ---- train / validation / test split ---------------------------------------------------------
+
+
+def _split_count(value, n: int, name: str) -> int:
+    """A split size given as a fraction of ``n`` (rounded up) or as an absolute count."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"train_val_test_split: {name} must be a fraction in [0, 1) or a count, "
+                        f"got {value!r}")
+    if isinstance(value, numbers.Integral):
+        if not 0 <= value <= n:
+            raise ValueError(f"train_val_test_split: {name}={value} samples is not in [0, {n}] "
+                             f"(the arrays have {n} samples)")
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not 0.0 <= value < 1.0:  # also refuses NaN
+            raise ValueError(f"train_val_test_split: {name}={value!r} must be a fraction in "
+                             f"[0, 1) or an int count of samples")
+        # Round away float noise first: 0.1 * 30 is 3.0000000000000004, which is 3 samples.
+        return math.ceil(round(float(value) * n, 6))
+    raise TypeError(f"train_val_test_split: {name} must be a fraction in [0, 1) or an int "
+                    f"count, got {type(value).__name__} {value!r}")
+
+
+def _allocate(total: int, sizes: np.ndarray, caps: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Split ``total`` into parts proportional to ``sizes``, each at most its cap.
+
+    Largest remainder: every class gets the floor of its exact quota, then the samples left
+    over go one by one to the classes with the largest fractional parts (``tiebreak`` orders
+    equal ones). Exact integer arithmetic, so no class is off by float rounding.
+    """
+    n = int(sizes.sum())
+    parts = np.minimum(total * sizes // n, caps)
+    remainders = total * sizes - parts * n  # n times the fractional part
+    order = np.lexsort((tiebreak, -remainders))
+    left = total - int(parts.sum())
+    while left > 0:  # terminates: sum(caps) >= total
+        for c in order:
+            if left and parts[c] < caps[c]:
+                parts[c] += 1
+                left -= 1
+    return parts
+
+
+def _take(a, index: np.ndarray):
+    if isinstance(a, Tensor):
+        return Tensor(a.data[index])
+    if isinstance(a, np.ndarray):
+        return a[index]
+    return type(a)(a[i] for i in index.tolist())
+
+
+def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
+                         shuffle: bool = True):
+    """Split arrays (rows are samples) into train, validation and test parts.
+
+    Args:
+        *arrays: numpy arrays, Tensors or lists with the same length; each part comes back as
+            the same kind (Tensors are new tensors holding copies, outside any graph).
+        val, test: the size of each split, as a fraction of the samples in [0, 1) or as an int
+            count. Rounding follows scikit-learn: ``n_test = ceil(test * n)``, then
+            ``n_val = ceil(val * n)``, and train is the rest, which must not be empty.
+        seed: seeds the shuffle (an int, a numpy Generator, or None for fresh entropy).
+        stratify: class labels, one per sample (often ``y`` itself): each class is split
+            separately, so every split keeps the class proportions. The split sizes are those
+            above; the per-class counts are the proportional quotas rounded by largest
+            remainder (each within one sample of exact).
+        shuffle: False keeps the order and cuts contiguous blocks, train first, then val, then
+            test (for time series: fit on the past, test on the future); with ``stratify``,
+            each class is cut so.
+
+    Returns:
+        ``(train, val, test)``, each a tuple with one part per input array (empty parts when a
+        size is 0).
+
+    >>> (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = train_val_test_split(
+    ...     X, y, val=0.2, test=0.2, seed=0, stratify=y)
+    """
+    name = "train_val_test_split"
+    if not arrays:
+        raise ValueError(f"{name}: give at least one array to split")
+    for i, a in enumerate(arrays):
+        if not isinstance(a, (np.ndarray, Tensor, list, tuple)):
+            raise TypeError(f"{name}: argument {i} is a {type(a).__name__}; pass numpy arrays, "
+                            "Tensors or lists")
+        if isinstance(a, (np.ndarray, Tensor)) and a.ndim == 0:
+            raise ValueError(f"{name}: argument {i} is 0-d; arrays to split need a first "
+                             "dimension (one row per sample)")
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"{name}: all arrays must have the same number of samples (rows), got "
+                         f"lengths {lengths}")
+    n = lengths[0]
+    fractions = [isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)
+                 for v in (val, test)]
+    if all(fractions) and val + test >= 1:
+        raise ValueError(f"{name}: the fractions val={val} and test={test} sum to "
+                             f"{val + test:g} >= 1, which leaves no training data")
+    n_test = _split_count(test, n, "test")
+    n_val = _split_count(val, n, "val")
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise ValueError(f"{name}: no samples left for training: {n} samples, val={val!r} takes "
+                         f"{n_val} and test={test!r} takes {n_test}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"{name}: shuffle must be True or False, got {shuffle!r}")
+    rng = _generator(seed, name)
+
+    if stratify is None:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        splits = [order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]]
+    else:
+        splits = _stratified(stratify, n, n_val, n_test, rng, bool(shuffle))
+    return tuple(tuple(_take(a, idx) for a in arrays) for idx in splits)
+
+
+def _stratified(stratify, n, n_val, n_test, rng, shuffle):
+    name = "train_val_test_split"
+    labels = np.asarray(stratify.data if isinstance(stratify, Tensor) else stratify)
+    if labels.shape != (n,):
+        hint = "; for one-hot labels pass y.argmax(axis=1)" if labels.ndim == 2 else ""
+        raise ValueError(f"{name}: stratify must hold one class label per sample, shape ({n},), "
+                         f"got shape {labels.shape}{hint}")
+    classes, codes = np.unique(labels, return_inverse=True)
+    codes = codes.reshape(-1)
+    sizes = np.bincount(codes, minlength=len(classes)).astype(np.int64)
+    if (n_val or n_test) and sizes.min() < 2:
+        rare = classes[np.argmin(sizes)]
+        raise ValueError(f"{name}: stratify: class {rare!r} has only 1 sample, too few to keep "
+                         "class proportions across splits; drop stratify or the class")
+    tiebreak = rng.random(len(classes)) if shuffle else np.arange(len(classes))
+    test_c = _allocate(n_test, sizes, sizes, tiebreak)
+    val_c = _allocate(n_val, sizes, sizes - test_c, tiebreak)
+    parts = ([], [], [])
+    for c in range(len(classes)):
+        members = np.flatnonzero(codes == c)
+        if shuffle:
+            members = rng.permutation(members)
+        cut1 = sizes[c] - val_c[c] - test_c[c]
+        cut2 = cut1 + val_c[c]
+        for part, piece in zip(parts, (members[:cut1], members[cut1:cut2], members[cut2:])):
+            part.append(piece)
+    splits = [np.concatenate(p) for p in parts]
+    return [rng.permutation(s) if shuffle else np.sort(s) for s in splits]

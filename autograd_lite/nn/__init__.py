@@ -1,0 +1,38 @@
+"""Neural-network building blocks with PyTorch's names: modules, layers, losses, init."""
+
+from . import functional, init
+from .layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Step,
+    Tanh,
+)
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from .module import Module, Parameter
+
+__all__ = [
+    "functional", "init", "Module", "Parameter",
+    "Linear", "Identity", "Flatten", "Sequential", "Dropout", "BatchNorm1d",
+    "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax",
+    "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "NLLLoss",
+]

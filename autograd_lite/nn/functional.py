@@ -1,0 +1,319 @@
+"""nn.functional: activations, layers and losses as functions, with PyTorch's names.
+
+Everything is composed from the engine's ops, so gradients come from the chain rule; the one
+exception, binary cross-entropy on probabilities, is a registered primitive (its log must be
+clamped, and only a fused rule keeps the gradient finite there) checked by the registry test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import creation
+from .. import ops as _ops
+from ..engine import no_grad
+from ..function import Function
+from ..ops.registry import primitive
+from ..tensor import Tensor
+
+# ---- activations -------------------------------------------------------------------------------
+
+relu = _ops.relu
+sigmoid = _ops.sigmoid
+tanh = _ops.tanh
+softplus = _ops.softplus
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """x where x > 0, else negative_slope * x."""
+    return _ops.where(_ops.gt(x, 0), x, _ops.mul(x, negative_slope))
+
+
+def elu(x, alpha: float = 1.0):
+    """x where x > 0, else alpha * (e^x - 1) (exp of min(x, 0), so large x cannot overflow)."""
+    return _ops.where(_ops.gt(x, 0), x, alpha * (_ops.exp(_ops.minimum(x, 0)) - 1))
+
+
+def gelu(x, approximate: str = "none"):
+    """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula."""
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * _ops.pow(x, 3))
+        return 0.5 * x * (1 + _ops.tanh(inner))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1 + _ops.erf(_ops.mul(x, 1 / math.sqrt(2))))
+
+
+def softmax(x, dim: int = -1):
+    return _ops.softmax(x, dim)
+
+
+def log_softmax(x, dim: int = -1):
+    return _ops.log_softmax(x, dim)
+
+
+class _Step(Function):
+    """Heaviside step: 1 where x >= 0, else 0. Its derivative is 0 almost everywhere, so its
+    backward refuses rather than silently passing zeros."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return _ops.astype(_ops.ge(x, 0), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            "step (the perceptron's Heaviside activation) is not differentiable: its derivative "
+            "is 0 everywhere except at 0, where it does not exist, so backpropagation cannot "
+            "train through it. Train a perceptron with its own learning rule, or use sigmoid or "
+            "tanh where gradients must flow.")
+
+
+def step(x):
+    """Heaviside step, 1.0 where x >= 0 else 0.0 (the perceptron's activation; no gradient)."""
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    if x.dtype.kind != "f":
+        x = _ops.astype(x, np.float32)
+    return _Step.apply(x)
+
+
+# ---- layers ------------------------------------------------------------------------------------
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
+    out = _ops.matmul(x, _ops.transpose(weight))
+    return out if bias is None else _ops.add(out, bias)
+
+
+def dropout(x, p: float = 0.5, training: bool = True, generator=None):
+    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not
+    training. ``generator`` (a numpy Generator) defaults to the one ``manual_seed`` seeds."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    gen = generator or creation.default_generator()
+    keep = gen.random(np.shape(x.data if isinstance(x, Tensor) else x)) >= p
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return _ops.mul(x, (keep * scale).astype(_dtype(x)))
+
+
+def _dtype(x):
+    dtype = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+    return dtype if dtype.kind == "f" else np.float32
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each feature (axis 1) by batch statistics when training (and update the running
+    ones in place), by the running statistics otherwise; then scale by weight, shift by bias."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if training:
+        n = x.size // x.shape[1]
+        if n < 2:
+            raise ValueError(f"batch_norm: expected more than 1 value per feature in training, "
+                             f"got input of shape {x.shape}")
+        mean = _ops.mean(x, axis=axes, keepdims=True)
+        var = _ops.var(x, axis=axes, keepdims=True)
+        if running_mean is not None:
+            with no_grad():
+                running_mean.data *= 1 - momentum
+                running_mean.data += momentum * mean.data.reshape(-1)
+                running_var.data *= 1 - momentum
+                running_var.data += momentum * var.data.reshape(-1) * n / (n - 1)
+    else:
+        mean = _ops.reshape(running_mean, shape)
+        var = _ops.reshape(running_var, shape)
+    out = (x - mean) / _ops.sqrt(var + eps)
+    if weight is not None:
+        out = out * _ops.reshape(weight, shape)
+    if bias is not None:
+        out = out + _ops.reshape(bias, shape)
+    return out
+
+
+# ---- losses ------------------------------------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss, reduction, name):
+    if reduction == "mean":
+        return _ops.mean(loss)
+    if reduction == "sum":
+        return _ops.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(input, target, name):
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{name}: input has shape {input.shape} but target has shape {target.shape}; they "
+            "must match (broadcasting (N, 1) against (N,) would silently compare every pair, "
+            "so reshape one of them)")
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error: mean((input - target)^2)."""
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    """Mean absolute error: mean(|input - target|)."""
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape(input, target, "l1_loss")
+    return _reduce(_ops.abs(input - target), reduction, "l1_loss")
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta/2): MSE near 0, L1 far away."""
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape(input, target, "huber_loss")
+    d = input - target
+    a = _ops.abs(d)
+    loss = _ops.where(_ops.lt(a, delta), 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _reduce(loss, reduction, "huber_loss")
+
+
+def _bce_grad_p(g, out, p, y):
+    # the derivative of the clamped loss, with PyTorch's floor on p (1 - p) against 0/0
+    return g * (p - y) / np.maximum(p * (1 - p), 1e-12)
+
+
+@primitive(_bce_grad_p,
+           lambda g, out, p, y: g * (np.maximum(np.log(1 - p), -100) - np.maximum(np.log(p), -100)),
+           kind="elementwise", domain=("probability", "probability"),
+           derivative="d/dp = (p - y) / (p (1 - p))")
+def binary_cross_entropy_elementwise(p, y):
+    """-(y log p + (1 - y) log(1 - p)) per element, each log clamped at -100 (as PyTorch)."""
+    with np.errstate(divide="ignore"):
+        return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """Log loss on probabilities in [0, 1] (after a sigmoid). Prefer
+    ``binary_cross_entropy_with_logits``, which is exact for large logits."""
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape(input, target, "binary_cross_entropy")
+    data = input.data
+    if data.size and (np.nanmin(data) < 0 or np.nanmax(data) > 1):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply "
+                         "sigmoid first, or use binary_cross_entropy_with_logits)")
+    loss = binary_cross_entropy_elementwise(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """Log loss of sigmoid(input), computed from the logits: softplus(x) - y x, which never
+    overflows or takes log(0), however large the logits."""
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        loss = _ops.softplus(input) - target * input
+    else:  # -(pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))
+        loss = pos_weight * target * _ops.softplus(-input) + (1 - target) * _ops.softplus(input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def _class_targets(input, target, name, ignore_index):
+    """Check integer class labels against the logits: shape (N,) or (N, d1...) and range."""
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class-index targets must be integers, got dtype {labels.dtype} "
+                        "(for class probabilities pass a float target shaped like the input)")
+    if input.ndim < 1:
+        raise ValueError(f"{name}: input must have a class dimension, got shape {input.shape}")
+    expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
+    if labels.shape != expected:
+        raise ValueError(f"{name}: input of shape {input.shape} needs targets of shape "
+                         f"{expected}, got {labels.shape}")
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    valid = labels != ignore_index
+    if valid.any() and (labels[valid].min() < 0 or labels[valid].max() >= classes):
+        bad = labels[valid][(labels[valid] < 0) | (labels[valid] >= classes)]
+        raise ValueError(f"{name}: target {int(bad[0])} is out of range for {classes} classes "
+                         f"(labels must be in [0, {classes - 1}])")
+    return labels, valid, classes
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of integer class labels, given log-probabilities (N, C, ...).
+
+    With class ``weight``s, 'mean' divides by the summed weights of the counted targets, as in
+    PyTorch; targets equal to ``ignore_index`` count for nothing.
+    """
+    input = _as_tensor(input)
+    labels, valid, classes = _class_targets(input, target, "nll_loss", ignore_index)
+    logp = input if input.ndim > 1 else _ops.reshape(input, (1, classes))
+    labels = labels.reshape(-1) if input.ndim > 1 else labels.reshape(1)
+    valid = valid.reshape(-1) if input.ndim > 1 else valid.reshape(1)
+    if logp.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
+        logp = _ops.reshape(_ops.transpose(logp, (0,) + tuple(range(2, logp.ndim)) + (1,)),
+                            (-1, classes))
+    safe = np.where(valid, labels, 0)
+    picked = logp[np.arange(len(safe)), safe]
+    w = np.where(valid, 1.0 if weight is None else _data(weight)[safe], 0.0).astype(logp.dtype)
+    losses = -picked * w
+    if reduction == "mean":
+        return _ops.sum(losses) / w.sum()
+    if reduction == "none":
+        return _ops.reshape(losses, labels.shape if input.ndim > 1 else ())
+    return _reduce(losses, reduction, "nll_loss")
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """Cross-entropy of logits (N, C, ...) against integer class labels, or against class
+    probabilities (a float target shaped like the input); ``label_smoothing`` mixes the labels
+    with the uniform distribution, as in PyTorch."""
+    input = _as_tensor(input)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    axis = 1 if input.ndim > 1 else 0
+    logp = _ops.log_softmax(input, axis)
+    classes = input.shape[axis]
+    if _data(target).dtype.kind == "f":  # class probabilities
+        target = _as_tensor(target)
+        _same_shape(input, target, "cross_entropy")
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / classes
+        w = 1.0 if weight is None else _ops.reshape(_as_tensor(weight), (-1,) + (1,) * (
+            input.ndim - 2) if input.ndim > 1 else (-1,))
+        losses = -_ops.sum(logp * target * w, axis=axis)
+        return _reduce(losses, reduction, "cross_entropy")
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return nll
+    labels, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
+    w = np.ones(classes, logp.dtype) if weight is None else _data(weight).astype(logp.dtype)
+    shape = (1, classes) + (1,) * (input.ndim - 2) if input.ndim > 1 else (classes,)
+    smooth = -_ops.sum(logp * w.reshape(shape), axis=axis) * valid.astype(logp.dtype) / classes
+    if reduction == "mean":
+        denom = np.where(valid, 1.0 if weight is None else w[np.where(valid, labels, 0)], 0).sum()
+        smooth = _ops.sum(smooth) / denom
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return nll * (1 - label_smoothing) + smooth * label_smoothing
