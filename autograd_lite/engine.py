@@ -333,7 +333,8 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
     grads = {}
     for r, s in zip(roots, seeds):
         dest = r.grad_fn if r.grad_fn is not None else r
-        grads[dest] = grads[dest] + s if dest in grads else s
+        grads[dest] = np.asarray(grads[dest] + s) if dest in grads and not create_graph else (
+            grads[dest] + s if dest in grads else s)
     ready = [dest for dest in grads if pending[dest] == 0]
     anomaly = anomaly_enabled
 
@@ -362,7 +363,10 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
                 raise _with_origin(e, dest) from e
             for src, gi in results:
                 if src in grads:
-                    grads[src] = grads[src] + gi
+                    gi = grads[src] + gi
+                    if not create_graph and type(gi) is not np.ndarray:
+                        gi = np.asarray(gi)  # 0-d + 0-d gives a numpy scalar
+                    grads[src] = gi
                 else:
                     grads[src] = gi
                 pending[src] -= 1

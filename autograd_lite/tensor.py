@@ -264,7 +264,7 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return np.asarray(self.data, dtype)
 
     def __len__(self):
         if self.data.ndim == 0:
