@@ -121,7 +121,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad = Tensor(np.zeros_like(p.data))
+                    _set_grad(p, 0)
 
     def step(self, closure=None):
         """Update every parameter that has a ``.grad`` (those with None are skipped).
@@ -291,16 +291,13 @@ def _state_value(value, key, p, idx, name):
     return np.array(arr, dtype=p.dtype)
 
 
-def _check_number(name, group, key, where, low=0.0, high=None):
-    """Refuse a hyperparameter outside [low, high) with PyTorch's 'Invalid ...' message."""
+def _check_number(name, group, key, where, low=0.0):
+    """Refuse a hyperparameter below ``low`` (or not a number) with PyTorch's message."""
     value = group[key]
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= low
-    if ok and high is not None:
-        ok = value < high
-    if not ok:
-        bound = f">= {low}" + (f" and < {high}" if high is not None else "")
-        raise ValueError(f"{name}: Invalid {key} value: {value!r}{where} (must be a number "
-                         f"{bound})")
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= low):
+        bound = f" >= {low}" if low > -math.inf else ""
+        what = {"lr": "learning rate", "eps": "epsilon value"}.get(key, f"{key} value")
+        raise ValueError(f"{name}: Invalid {what}: {value!r}{where} (must be a number{bound})")
 
 
 def _check_flags(name, group, where, *keys):
@@ -354,7 +351,7 @@ class SGD(Optimizer):
         if mu != 0:
             b = state.get("momentum_buffer")
             if b is None:                                   # t = 1: b_1 = g_1
-                b = state["momentum_buffer"] = g.copy()
+                b = state["momentum_buffer"] = np.array(g)  # an array even when 0-d
             else:
                 b *= mu
                 b += (1 - tau) * g
@@ -729,13 +726,14 @@ def _grads(parameters, name):
 
 
 def _set_grad(p, value):
-    """Write ``value`` into p.grad in place when we may, else give p a new grad."""
+    """Write ``value`` into p.grad in place, as PyTorch does; if that buffer is read-only or
+    part of a graph (create_graph=True), give p a new detached grad instead."""
     g = p.grad
     if g.grad_fn is None and g.data.flags.writeable:
         np.copyto(g.data, value, casting="same_kind")
         version_counter(g).value += 1
     else:
-        p.grad = Tensor(np.asarray(value, dtype=g.dtype))
+        p.grad = Tensor(np.array(np.broadcast_to(value, g.shape), dtype=g.dtype))
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
