@@ -1,6 +1,6 @@
 """autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch."""
 
-from . import nn, ops
+from . import data, datasets, io, nn, ops, optim
 from .creation import (
     arange,
     default_generator,
@@ -26,6 +26,7 @@ from .engine import (
     set_grad_enabled,
 )
 from .function import Function, FunctionCtx
+from .io import load, save
 from .ops import (
     abs,
     add,
@@ -94,6 +95,12 @@ __all__ = [
     "Tensor",
     "ops",
     "nn",
+    "optim",
+    "data",
+    "datasets",
+    "io",
+    "save",
+    "load",
     "fit",
     "evaluate",
     "History",

@@ -254,24 +254,57 @@ def _split_count(value, n: int, name: str) -> int:
                     f"count, got {type(value).__name__} {value!r}")
 
 
-def _allocate(total: int, sizes: np.ndarray, caps: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
-    """Split ``total`` into parts proportional to ``sizes``, each at most its cap.
+def _round_table(sizes: np.ndarray, totals: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Samples per (class, split): each entry is its exact share ``sizes[c] * totals[s] / n``
+    rounded down or up, every row sums to its class size and every column to its split size.
 
-    Largest remainder: every class gets the floor of its exact quota, then the samples left
-    over go one by one to the classes with the largest fractional parts (``tiebreak`` orders
-    equal ones). Exact integer arithmetic, so no class is off by float rounding.
+    Start from the floors, then give the missing units to the cells with the largest fractional
+    parts (``tiebreak`` orders equal ones); when that greedy pass gets stuck, move units along
+    an augmenting path (a bipartite b-matching). Such a rounding always exists, because the
+    exact shares are a fractional one (a transportation polytope has integral vertices).
+    Integer arithmetic throughout.
     """
     n = int(sizes.sum())
-    parts = np.minimum(total * sizes // n, caps)
-    remainders = total * sizes - parts * n  # n times the fractional part
-    order = np.lexsort((tiebreak, -remainders))
-    left = total - int(parts.sum())
-    while left > 0:  # terminates: sum(caps) >= total
-        for c in order:
-            if left and parts[c] < caps[c]:
-                parts[c] += 1
-                left -= 1
-    return parts
+    exact = np.outer(sizes, totals)  # n times the shares
+    table, frac = exact // n, exact % n
+    need_row, need_col = sizes - table.sum(1), totals - table.sum(0)
+    up = np.zeros(table.shape, dtype=bool)
+    for i in np.lexsort((tiebreak.ravel(), -frac.ravel())):
+        c, s = divmod(int(i), table.shape[1])
+        if frac[c, s] and need_row[c] and need_col[s]:
+            up[c, s] = True
+            need_row[c] -= 1
+            need_col[s] -= 1
+    while need_row.any():
+        start = ("row", int(np.flatnonzero(need_row)[0]))
+        parent, queue, end = {start: None}, [start], None
+        while end is None:  # breadth first: row -(unused cell)-> split -(used cell)-> row
+            if not queue:
+                raise RuntimeError("train_val_test_split: no stratified rounding found (a bug)")
+            kind, i = queue.pop(0)
+            if kind == "row":
+                steps = [("col", s) for s in np.flatnonzero((frac[i] > 0) & ~up[i])]
+            else:
+                steps = [("row", c) for c in np.flatnonzero(up[:, i])]
+            for node in steps:
+                node = (node[0], int(node[1]))
+                if node not in parent:
+                    parent[node] = (kind, i)
+                    queue.append(node)
+                    if node[0] == "col" and need_col[node[1]]:
+                        end = node
+                        break
+        node = end
+        while parent[node] is not None:
+            prev = parent[node]
+            if node[0] == "col":
+                up[prev[1], node[1]] = True
+            else:
+                up[node[1], prev[1]] = False
+            node = prev
+        need_row[start[1]] -= 1
+        need_col[end[1]] -= 1
+    return table + up
 
 
 def _take(a, index: np.ndarray):
@@ -294,9 +327,9 @@ def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
             ``n_val = ceil(val * n)``, and train is the rest, which must not be empty.
         seed: seeds the shuffle (an int, a numpy Generator, or None for fresh entropy).
         stratify: class labels, one per sample (often ``y`` itself): each class is split
-            separately, so every split keeps the class proportions. The split sizes are those
-            above; the per-class counts are the proportional quotas rounded by largest
-            remainder (each within one sample of exact).
+            separately, so every split keeps the class proportions: the split sizes are those
+            above, and each class's count in each split is its exact share
+            ``class size * split size / n`` rounded down or up. Every class needs 2 samples.
         shuffle: False keeps the order and cuts contiguous blocks, train first, then val, then
             test (for time series: fit on the past, test on the future); with ``stratify``,
             each class is cut so.
@@ -323,13 +356,13 @@ def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
         raise ValueError(f"{name}: all arrays must have the same number of samples (rows), got "
                          f"lengths {lengths}")
     n = lengths[0]
+    n_test = _split_count(test, n, "test")
+    n_val = _split_count(val, n, "val")
     fractions = [isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)
                  for v in (val, test)]
     if all(fractions) and val + test >= 1:
         raise ValueError(f"{name}: the fractions val={val} and test={test} sum to "
-                             f"{val + test:g} >= 1, which leaves no training data")
-    n_test = _split_count(test, n, "test")
-    n_val = _split_count(val, n, "val")
+                         f"{val + test:g} >= 1, which leaves no training data")
     n_train = n - n_val - n_test
     if n_train < 1:
         raise ValueError(f"{name}: no samples left for training: {n} samples, val={val!r} takes "
@@ -357,20 +390,19 @@ def _stratified(stratify, n, n_val, n_test, rng, shuffle):
     codes = codes.reshape(-1)
     sizes = np.bincount(codes, minlength=len(classes)).astype(np.int64)
     if (n_val or n_test) and sizes.min() < 2:
-        rare = classes[np.argmin(sizes)]
+        rare = classes[np.argmin(sizes)].item()
         raise ValueError(f"{name}: stratify: class {rare!r} has only 1 sample, too few to keep "
                          "class proportions across splits; drop stratify or the class")
-    tiebreak = rng.random(len(classes)) if shuffle else np.arange(len(classes))
-    test_c = _allocate(n_test, sizes, sizes, tiebreak)
-    val_c = _allocate(n_val, sizes, sizes - test_c, tiebreak)
+    totals = np.array([n - n_val - n_test, n_val, n_test])
+    tiebreak = rng.random((len(classes), 3)) if shuffle else np.arange(3 * len(classes))
+    table = _round_table(sizes, totals, tiebreak.reshape(len(classes), 3))
     parts = ([], [], [])
     for c in range(len(classes)):
         members = np.flatnonzero(codes == c)
         if shuffle:
             members = rng.permutation(members)
-        cut1 = sizes[c] - val_c[c] - test_c[c]
-        cut2 = cut1 + val_c[c]
-        for part, piece in zip(parts, (members[:cut1], members[cut1:cut2], members[cut2:])):
+        cuts = np.cumsum(table[c])[:2]
+        for part, piece in zip(parts, np.split(members, cuts)):
             part.append(piece)
     splits = [np.concatenate(p) for p in parts]
     return [rng.permutation(s) if shuffle else np.sort(s) for s in splits]

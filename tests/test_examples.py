@@ -32,3 +32,16 @@ def test_readme_example_computes_the_gradient_it_prints():
     expected = x.T @ (2 * (pred - y) * pred * (1 - pred)) / len(y)   # chain rule, by hand
     np.testing.assert_allclose(scope["w"].grad.numpy(), expected, rtol=1e-4, atol=1e-6)
     assert isinstance(scope["loss"], ag.Tensor)
+
+
+def test_readme_train_a_model_section_trains_and_round_trips_a_checkpoint(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"## Train a model\n\n```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["history"].metrics["val_accuracy"][-1] >= 0.95
+    model, X_te, y_te = scope["model"], scope["X_te"], scope["y_te"]
+    with ag.no_grad():
+        assert ag.accuracy(model(ag.tensor(X_te)), y_te) >= 0.95
+    assert (tmp_path / "moons.npz").is_file()
