@@ -205,7 +205,9 @@ class Node:
             raise RuntimeError(
                 f"Trying to backward through the '{self.name}' node a second time: its saved "
                 "values were freed by the first backward(). Pass retain_graph=True to the first "
-                "backward() if you need to backward through the graph again.")
+                "backward() if you need to backward through the graph again. If a tensor kept "
+                "across iterations led here (total_loss = total_loss + loss), accumulate "
+                "loss.item() instead, or .detach() what you keep.")
         for counter, version, which in self.versions:
             if counter.value != version:
                 what = "its output" if which == "output" else f"its input {which}"

@@ -14,18 +14,19 @@ import numpy as np
 
 from .debug import GraphGrowthGuard
 from .engine import no_grad
+from .optim import ReduceLROnPlateau
 from .tensor import Tensor
 
 
-def accuracy(output, target) -> float:
-    """Fraction of correct predictions: argmax over classes for (N, C) outputs, or output > 0
-    (a logit) / >= 0.5 (a probability in [0, 1]) for one output per sample."""
+def accuracy(output, target, threshold: float = 0.5) -> float:
+    """Fraction of correct predictions: argmax over classes for (N, C) outputs; for one output
+    per sample, ``output >= threshold`` — 0.5 for probabilities (after a sigmoid), pass
+    ``threshold=0.0`` for logits (e.g. ``lambda o, y: accuracy(o, y, threshold=0.0)``)."""
     out = output.data if isinstance(output, Tensor) else np.asarray(output)
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     if out.ndim > 1 and out.shape[-1] > 1:
         predicted = out.argmax(axis=-1)
     else:
-        threshold = 0.5 if out.size and out.min() >= 0 and out.max() <= 1 else 0.0
         predicted = (out >= threshold).astype(y.dtype).reshape(y.shape)
     return float(np.mean(predicted.reshape(y.shape) == y))
 
@@ -76,7 +77,11 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
         self.patience, self.monitor, self.min_delta, self.mode = patience, monitor, min_delta, mode
         self.restore_best_weights = restore_best_weights
-        self.best = math.inf if mode == "min" else -math.inf
+        self.on_train_begin(None)
+
+    def on_train_begin(self, model) -> None:
+        """Forget any earlier run, so one EarlyStopping can serve several ``fit`` calls."""
+        self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = None
         self.best_state = None
         self.wait = 0
@@ -166,10 +171,14 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
     After each epoch: the validation loss and ``metrics`` (name -> fn(output, target) ->
     float, e.g. ``{"accuracy": accuracy}``), ``scheduler.step()`` (``step(val_loss)`` for
     ReduceLROnPlateau), then each callback's ``on_epoch_end(epoch, logs, model)``; a True
-    return stops training (see ``EarlyStopping``). ``progress=False`` prints nothing.
+    return stops training (see ``EarlyStopping``). Callbacks may also define
+    ``on_train_begin(model)`` and ``on_train_end(model)``. ``progress=False`` prints nothing.
     """
     metrics = metrics or {}
     history = History()
+    for cb in callbacks:
+        if hasattr(cb, "on_train_begin"):
+            cb.on_train_begin(model)
     bar = _progress(epochs * len(train_loader), progress)
     guard = GraphGrowthGuard()
     try:
@@ -203,7 +212,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
                     history.record(f"val_{name}", results[name])
             logs = history.last()
             if scheduler is not None:
-                if type(scheduler).__name__ == "ReduceLROnPlateau":
+                if isinstance(scheduler, ReduceLROnPlateau):
                     scheduler.step(logs.get("val_loss", logs["train_loss"]))
                 else:
                     scheduler.step()

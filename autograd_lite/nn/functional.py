@@ -193,8 +193,12 @@ def _bce_grad_p(g, out, p, y):
     return g * (p - y) / np.maximum(p * (1 - p), 1e-12)
 
 
-@primitive(_bce_grad_p,
-           lambda g, out, p, y: g * (np.maximum(np.log(1 - p), -100) - np.maximum(np.log(p), -100)),
+def _bce_grad_y(g, out, p, y):
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped at -100 like the forward
+        return g * (np.maximum(np.log(1 - p), -100) - np.maximum(np.log(p), -100))
+
+
+@primitive(_bce_grad_p, _bce_grad_y,
            kind="elementwise", domain=("probability", "probability"),
            derivative="d/dp = (p - y) / (p (1 - p))")
 def binary_cross_entropy_elementwise(p, y):
@@ -254,6 +258,12 @@ def _class_targets(input, target, name, ignore_index):
     return labels, valid, classes
 
 
+def _check_class_weight(weight, classes, name):
+    if weight is not None and np.shape(_data(weight)) != (classes,):
+        raise ValueError(f"{name}: weight must hold one value per class, shape ({classes},), "
+                         f"got shape {np.shape(_data(weight))}")
+
+
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
     """Negative log-likelihood of integer class labels, given log-probabilities (N, C, ...).
 
@@ -262,7 +272,9 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     """
     input = _as_tensor(input)
     labels, valid, classes = _class_targets(input, target, "nll_loss", ignore_index)
+    _check_class_weight(weight, classes, "nll_loss")
     logp = input if input.ndim > 1 else _ops.reshape(input, (1, classes))
+    shape = labels.shape  # 'none' returns one loss per target, in the targets' shape
     labels = labels.reshape(-1) if input.ndim > 1 else labels.reshape(1)
     valid = valid.reshape(-1) if input.ndim > 1 else valid.reshape(1)
     if logp.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
@@ -275,7 +287,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     if reduction == "mean":
         return _ops.sum(losses) / w.sum()
     if reduction == "none":
-        return _ops.reshape(losses, labels.shape if input.ndim > 1 else ())
+        return _ops.reshape(losses, shape)
     return _reduce(losses, reduction, "nll_loss")
 
 
@@ -295,8 +307,13 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     axis = 1 if input.ndim > 1 else 0
     logp = _ops.log_softmax(input, axis)
     classes = input.shape[axis]
+    _check_class_weight(weight, classes, "cross_entropy")
     if _data(target).dtype.kind == "f":  # class probabilities
         target = _as_tensor(target)
+        if input.ndim > 1 and target.shape == (input.shape[0],) + input.shape[2:]:
+            raise TypeError(f"cross_entropy: class-index targets must be integers, got dtype "
+                            f"{target.dtype} (float targets are class probabilities, shaped "
+                            f"like the input {input.shape})")
         _same_shape(input, target, "cross_entropy")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / classes

@@ -55,12 +55,16 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign '{name}' before Module.__init__() is called: "
                                  "call super().__init__() first in your __init__")
+        if name in self._buffers and not isinstance(value, Parameter) and (
+                value is None or isinstance(value, Tensor)):
+            self._buffers[name] = value  # a new value for a buffer stays a buffer, as in PyTorch
+            return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        if isinstance(value, (Parameter, Module)):
+            self.__dict__.pop(name, None)  # else an old plain attribute would shadow it
+            registry = self._parameters if isinstance(value, Parameter) else self._modules
+            registry[name] = value
         else:
             object.__setattr__(self, name, value)
 

@@ -1,0 +1,550 @@
+"""nn layers (autograd_lite/nn/layers.py): Linear, Sequential, Flatten, Identity, Dropout,
+BatchNorm1d and the activation modules, each against numpy written out here; gradients
+against finite differences."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autograd_lite as ag
+from autograd_lite import nn
+from autograd_lite.nn import functional as F
+from autograd_lite.testing import gradcheck
+
+
+def arrays(elements=None, min_dims=1, max_dims=3, max_side=4):
+    elements = elements if elements is not None else st.floats(-3, 3)
+    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
+                                                   max_side=max_side), elements=elements)
+
+
+AWAY_FROM_ZERO = st.floats(0.1, 3) | st.floats(-3, -0.1)  # off the kinks of relu and friends
+
+
+def functional_call(model, tensors, *args):
+    """Run ``model`` with its parameters replaced by ``tensors`` (dotted name -> Tensor), so a
+    gradient check can treat the parameters as inputs (torch.func.functional_call's idea)."""
+    owners = {}
+    for name in tensors:
+        path, _, attr = name.rpartition(".")
+        owner = model
+        for part in filter(None, path.split(".")):
+            owner = getattr(owner, part)
+        owners[name] = (owner, attr, getattr(owner, attr))
+    try:
+        for name, t in tensors.items():
+            owner, attr, _ = owners[name]
+            setattr(owner, attr, t)
+        return model(*args)
+    finally:
+        for owner, attr, original in owners.values():
+            setattr(owner, attr, original)
+
+
+# ---- Linear ------------------------------------------------------------------------------------
+
+
+def test_linear_parameter_shapes_follow_pytorch():
+    layer = nn.Linear(3, 5)
+    assert layer.weight.shape == (5, 3) and layer.bias.shape == (5,)
+    assert layer.weight.dtype == np.float32 and layer.bias.dtype == np.float32
+    assert layer(ag.randn(4, 3)).shape == (4, 5)
+
+
+def test_linear_applies_to_the_last_dimension_of_batched_input():
+    layer = nn.Linear(3, 2)
+    x = ag.randn(2, 4, 3)
+    out = layer(x)
+    assert out.shape == (2, 4, 2)
+    expected = x.numpy() @ layer.weight.numpy().T + layer.bias.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_linear_forward_is_x_times_w_transposed_plus_b():
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])
+    W, b = layer.weight.numpy(), layer.bias.numpy()
+    expected = np.array([[W[j] @ x[i] + b[j] for j in range(2)] for i in range(2)])
+    np.testing.assert_allclose(layer(ag.tensor(x)).numpy(), expected, rtol=1e-12)
+
+
+def test_linear_default_init_is_within_pytorch_bounds_and_fills_them():
+    """PyTorch draws weight and bias from U(-1/sqrt(in), 1/sqrt(in))."""
+    ag.manual_seed(0)
+    layer = nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)
+    for p in (layer.weight.numpy(), layer.bias.numpy()):
+        assert np.abs(p).max() <= bound
+        assert np.abs(p).max() > 0.98 * bound  # the whole interval is used, not a narrower one
+    # The std of U(-a, a) is a / sqrt(3); 120,000 draws pin it to well under 1%.
+    np.testing.assert_allclose(layer.weight.numpy().std(), bound / math.sqrt(3), rtol=0.01)
+    assert abs(layer.weight.numpy().mean()) < 0.01 * bound
+
+
+def test_linear_init_is_reproducible_with_manual_seed():
+    ag.manual_seed(123)
+    a = nn.Linear(4, 3)
+    ag.manual_seed(123)
+    b = nn.Linear(4, 3)
+    c = nn.Linear(4, 3)  # the generator moved on
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+    np.testing.assert_array_equal(a.bias.numpy(), b.bias.numpy())
+    assert not np.array_equal(b.weight.numpy(), c.weight.numpy())
+
+
+def test_linear_init_is_reproducible_with_a_generator():
+    a = nn.Linear(4, 3, generator=np.random.default_rng(5))
+    b = nn.Linear(4, 3, generator=np.random.default_rng(5))
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+    np.testing.assert_array_equal(a.bias.numpy(), b.bias.numpy())
+
+
+def test_linear_without_bias():
+    layer = nn.Linear(3, 2, bias=False)
+    assert layer.bias is None
+    assert [name for name, _ in layer.named_parameters()] == ["weight"]
+    x = np.array([[1.0, -2.0, 0.5]], np.float32)
+    np.testing.assert_allclose(layer(ag.tensor(x)).numpy(), x @ layer.weight.numpy().T,
+                               rtol=1e-6)
+    assert "bias=False" in repr(layer)
+
+
+def test_linear_float64_option():
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
+    assert layer(ag.randn(2, 3, dtype=np.float64)).dtype == np.float64
+
+
+def test_linear_gradients_by_hand():
+    """d sum(x W^T + b) / dW[j, k] = sum_i x[i, k]; / db[j] = N."""
+    layer = nn.Linear(2, 3)
+    x = np.array([[1.0, 2.0], [3.0, -1.0]], np.float32)
+    layer(ag.tensor(x)).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad.numpy(), np.tile(x.sum(0), (3, 1)))
+    np.testing.assert_allclose(layer.bias.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_mlp_gradients_match_finite_differences_for_every_parameter():
+    ag.manual_seed(1)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.Tanh(),
+                          nn.Linear(4, 2, dtype=np.float64), nn.Sigmoid())
+    names = [name for name, _ in model.named_parameters()]
+    params = [ag.Tensor(p.numpy().copy(), requires_grad=True) for p in model.parameters()]
+    x = ag.Tensor(np.random.default_rng(0).standard_normal((5, 3)), requires_grad=True)
+
+    def run(x, *ps):
+        return functional_call(model, dict(zip(names, ps)), x)
+
+    # the substitution is real: same values, same output, and every input gets a gradient
+    np.testing.assert_array_equal(run(x, *params).numpy(), model(x).numpy())
+    run(x, *params).sum().backward()
+    assert all(np.abs(p.grad.numpy()).max() > 0 for p in params)
+    assert gradcheck(run, [x, *params])
+    # functional_call put the real Parameters back
+    assert [name for name, _ in model.named_parameters()] == names
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())
+
+
+# ---- Identity, Flatten, Sequential -------------------------------------------------------------
+
+
+def test_identity_returns_its_input():
+    x = ag.randn(2, 3)
+    assert nn.Identity()(x) is x
+
+
+def test_flatten_keeps_the_batch_dimension_by_default():
+    x = np.arange(120, dtype=np.float32).reshape(2, 3, 4, 5)
+    out = nn.Flatten()(ag.tensor(x))
+    np.testing.assert_array_equal(out.numpy(), x.reshape(2, 60))
+
+
+def test_flatten_with_start_and_end_dims():
+    x = ag.randn(2, 3, 4, 5)
+    assert nn.Flatten(start_dim=2)(x).shape == (2, 3, 20)
+    assert nn.Flatten(start_dim=0, end_dim=1)(x).shape == (6, 4, 5)
+    assert nn.Flatten(1, 2)(x).shape == (2, 12, 5)
+
+
+def test_flatten_passes_gradients_back_in_the_input_shape():
+    x = ag.randn(2, 3, 4, requires_grad=True)
+    (nn.Flatten()(x) * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3, 4), 2.0))
+
+
+def test_sequential_applies_modules_in_order():
+    double, shift = nn.Linear(1, 1, bias=True), nn.Linear(1, 1, bias=True)
+    double.load_state_dict({"weight": np.array([[2.0]]), "bias": np.array([0.0])})
+    shift.load_state_dict({"weight": np.array([[1.0]]), "bias": np.array([3.0])})
+    x = ag.tensor([[1.0], [2.0]])
+    np.testing.assert_array_equal(nn.Sequential(double, shift)(x).numpy(), [[5.0], [7.0]])
+    np.testing.assert_array_equal(nn.Sequential(shift, double)(x).numpy(), [[8.0], [10.0]])
+
+
+def test_sequential_indexing_len_iteration():
+    layers = [nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]
+    model = nn.Sequential(*layers)
+    assert len(model) == 3
+    assert list(model) == layers
+    assert model[0] is layers[0] and model[-1] is layers[2]
+    with pytest.raises(IndexError):
+        model[3]
+
+
+def test_sequential_slicing_shares_the_modules():
+    layers = [nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]
+    model = nn.Sequential(*layers)
+    head = model[1:]
+    assert isinstance(head, nn.Sequential) and list(head) == layers[1:]
+    x = ag.randn(4, 2)
+    np.testing.assert_array_equal(head(model[0](x)).numpy(), model(x).numpy())
+
+
+def test_sequential_append_registers_the_next_index():
+    model = nn.Sequential(nn.Linear(2, 2))
+    assert model.append(nn.Tanh()) is model
+    model.append(nn.Linear(2, 1))
+    assert len(model) == 3 and isinstance(model[1], nn.Tanh)
+    assert [name for name, _ in model.named_parameters()] == [
+        "0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(TypeError, match="argument 1 is a function, not a Module"):
+        nn.Sequential(nn.Linear(1, 1), lambda x: 2 * x)
+
+
+# ---- Dropout -----------------------------------------------------------------------------------
+
+
+def test_dropout_in_eval_mode_is_the_identity():
+    x = ag.randn(50, 20)
+    out = nn.Dropout(0.5).eval()(x)
+    np.testing.assert_array_equal(out.numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_zeroes_about_p_of_the_elements(p):
+    ag.manual_seed(0)
+    x = ag.ones(200, 500)  # 100,000 elements: the dropped fraction is within ~0.005 of p
+    out = nn.Dropout(p)(x).numpy()
+    assert abs(np.mean(out == 0) - p) < 0.01
+
+
+@pytest.mark.parametrize("p", [0.5, 0.75])
+def test_dropout_scales_kept_elements_by_exactly_one_over_keep_probability(p):
+    ag.manual_seed(1)
+    x = np.random.default_rng(0).uniform(0.5, 2.0, (40, 30)).astype(np.float32)  # never 0
+    out = nn.Dropout(p)(ag.tensor(x)).numpy()
+    kept = out != 0
+    assert kept.any() and (~kept).any()
+    np.testing.assert_array_equal(out[kept], x[kept] / np.float32(1 - p))
+
+
+def test_dropout_scale_for_an_inexact_keep_probability():
+    ag.manual_seed(2)
+    x = np.random.default_rng(0).uniform(0.5, 2.0, (40, 30))
+    out = nn.Dropout(0.3)(ag.tensor(x)).numpy()
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], x[kept] / 0.7, rtol=1e-15)
+
+
+def test_dropout_gradient_is_the_mask_times_the_scale():
+    ag.manual_seed(3)
+    x = ag.ones(10, 10, requires_grad=True)
+    out = nn.Dropout(0.5)(x)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(out.numpy() != 0, 2.0, 0.0))
+
+
+def test_dropout_p_zero_keeps_everything_in_training():
+    x = ag.randn(20, 20)
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).numpy(), x.numpy())
+
+
+def test_dropout_p_one_zeroes_everything_and_its_gradient():
+    x = ag.randn(20, 20, requires_grad=True)
+    out = nn.Dropout(1.0)(x)
+    np.testing.assert_array_equal(out.numpy(), np.zeros((20, 20)))
+    out.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((20, 20)))
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_dropout_rejects_p_outside_unit_interval(p):
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        nn.Dropout(p)
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        F.dropout(ag.ones(2), p)
+
+
+def test_dropout_masks_are_reproducible_with_a_seeded_generator():
+    x = ag.ones(30, 30)
+    a = nn.Dropout(0.5, generator=np.random.default_rng(7))
+    b = nn.Dropout(0.5, generator=np.random.default_rng(7))
+    first = a(x).numpy()
+    np.testing.assert_array_equal(first, b(x).numpy())
+    assert not np.array_equal(first, a(x).numpy())  # a fresh mask on every call
+
+
+def test_dropout_masks_are_reproducible_with_manual_seed():
+    x = ag.ones(30, 30)
+    ag.manual_seed(11)
+    first = nn.Dropout(0.5)(x).numpy()
+    ag.manual_seed(11)
+    np.testing.assert_array_equal(first, nn.Dropout(0.5)(x).numpy())
+
+
+# ---- BatchNorm1d -------------------------------------------------------------------------------
+
+
+def _batch(shape, seed=0, loc=3.0, scale=2.0):
+    return np.random.default_rng(seed).normal(loc, scale, shape)
+
+
+def test_batchnorm_training_output_has_zero_mean_unit_variance_per_feature():
+    x = _batch((64, 4))
+    out = nn.BatchNorm1d(4, dtype=np.float64)(ag.tensor(x)).numpy()
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
+    # biased variance is v / (v + eps), a hair under 1
+    v = x.var(axis=0)
+    np.testing.assert_allclose(out.var(axis=0), v / (v + 1e-5), rtol=1e-10)
+    np.testing.assert_allclose(out.var(axis=0), 1, atol=1e-5)
+
+
+def test_batchnorm_training_output_matches_the_formula_with_affine_parameters():
+    x = _batch((16, 3))
+    bn = nn.BatchNorm1d(3, dtype=np.float64)
+    w, b = np.array([0.5, 2.0, -1.0]), np.array([1.0, 0.0, 3.0])
+    bn.load_state_dict({**bn.state_dict(), "weight": w, "bias": b})
+    expected = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5) * w + b
+    np.testing.assert_allclose(bn(ag.tensor(x)).numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_batchnorm_running_stats_use_momentum_and_the_unbiased_variance():
+    """PyTorch: running = (1 - momentum) running + momentum batch_stat, with the batch variance
+    unbiased (divided by n - 1) for the running estimate but biased for normalising."""
+    bn = nn.BatchNorm1d(3, momentum=0.3, dtype=np.float64)
+    mean, var = np.zeros(3), np.ones(3)
+    for seed in range(3):
+        x = _batch((10, 3), seed=seed)
+        bn(ag.tensor(x))
+        mean = 0.7 * mean + 0.3 * x.mean(axis=0)
+        var = 0.7 * var + 0.3 * x.var(axis=0, ddof=1)
+        np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-12)
+
+
+def test_batchnorm_default_momentum_is_one_tenth():
+    x = _batch((8, 2))
+    bn = nn.BatchNorm1d(2)
+    bn(ag.tensor(x.astype(np.float32)))
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * x.var(0, ddof=1), rtol=1e-5)
+
+
+def test_batchnorm_eval_uses_running_stats_and_does_not_update_them():
+    bn = nn.BatchNorm1d(2, dtype=np.float64)
+    running_mean, running_var = np.array([1.0, -2.0]), np.array([4.0, 0.25])
+    w, b = np.array([2.0, 3.0]), np.array([0.5, -0.5])
+    bn.load_state_dict({"weight": w, "bias": b, "running_mean": running_mean,
+                        "running_var": running_var})
+    bn.eval()
+    x = _batch((5, 2))
+    expected = (x - running_mean) / np.sqrt(running_var + 1e-5) * w + b
+    np.testing.assert_allclose(bn(ag.tensor(x)).numpy(), expected, rtol=1e-12)
+    np.testing.assert_array_equal(bn.running_mean.numpy(), running_mean)
+    np.testing.assert_array_equal(bn.running_var.numpy(), running_var)
+
+
+def test_batchnorm_eval_accepts_a_single_sample_but_training_refuses_it():
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(ValueError, match=r"more than 1 value per feature.*\(1, 3\)"):
+        bn(ag.randn(1, 3))
+    assert bn.eval()(ag.randn(1, 3)).shape == (1, 3)
+
+
+def test_batchnorm_three_dimensional_input_normalises_over_batch_and_length():
+    x = _batch((4, 3, 5))
+    bn = nn.BatchNorm1d(3, dtype=np.float64)
+    out = bn(ag.tensor(x)).numpy()
+    mean, var = x.mean(axis=(0, 2)), x.var(axis=(0, 2))
+    expected = (x - mean[None, :, None]) / np.sqrt(var[None, :, None] + 1e-5)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * mean, rtol=1e-12)
+    n = 4 * 5
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * var * n / (n - 1),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4,), (4, 2), (4, 2, 5), (2, 3, 4, 5)])
+def test_batchnorm_wrong_input_shapes_are_clear_errors(shape):
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(3\): expected input of shape \(N, 3\) "
+                                         r"or \(N, 3, L\), got " + re_shape(shape)):
+        nn.BatchNorm1d(3)(ag.randn(*shape))
+
+
+def re_shape(shape):
+    return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
+
+
+def test_batchnorm_without_affine_or_running_stats():
+    bn = nn.BatchNorm1d(2, affine=False, track_running_stats=False, dtype=np.float64)
+    assert list(bn.parameters()) == [] and list(bn.state_dict()) == []
+    x = _batch((6, 2))
+    expected = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(bn(ag.tensor(x)).numpy(), expected, rtol=1e-10, atol=1e-12)
+    # without running statistics, eval mode normalises by the batch too
+    np.testing.assert_allclose(bn.eval()(ag.tensor(x)).numpy(), expected, rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_batchnorm_state_dict_holds_weights_and_running_stats():
+    assert list(nn.BatchNorm1d(2).state_dict()) == [
+        "weight", "bias", "running_mean", "running_var"]
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (3, 3, 2)])
+def test_batchnorm_training_gradients_match_finite_differences(shape):
+    rng = np.random.default_rng(0)
+    x = ag.Tensor(rng.standard_normal(shape), requires_grad=True)
+    w = ag.Tensor(rng.uniform(0.5, 2, 3), requires_grad=True)
+    b = ag.Tensor(rng.standard_normal(3), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                     [x, w, b])
+
+
+def test_batchnorm_module_gradient_wrt_input_matches_finite_differences():
+    bn = nn.BatchNorm1d(2, dtype=np.float64)
+    x = ag.Tensor(_batch((5, 2)), requires_grad=True)
+    assert gradcheck(bn, x)
+
+
+# ---- activations -------------------------------------------------------------------------------
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_gelu(x):
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def np_gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+ACTIVATIONS = {
+    "Sigmoid": (nn.Sigmoid(), np_sigmoid),
+    "Tanh": (nn.Tanh(), np.tanh),
+    "ReLU": (nn.ReLU(), lambda x: np.maximum(x, 0)),
+    "LeakyReLU": (nn.LeakyReLU(), lambda x: np.where(x > 0, x, 0.01 * x)),
+    "LeakyReLU(0.2)": (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    "ELU": (nn.ELU(), lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0)))),
+    "ELU(0.5)": (nn.ELU(0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(np.minimum(x, 0)))),
+    "GELU": (nn.GELU(), np_gelu),
+    "GELU(tanh)": (nn.GELU(approximate="tanh"), np_gelu_tanh),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@given(x=arrays())
+def test_activation_matches_numpy_formula(name, x):
+    module, formula = ACTIVATIONS[name]
+    np.testing.assert_allclose(module(ag.tensor(x)).numpy(), formula(x), rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@given(x=arrays(AWAY_FROM_ZERO, max_side=3))
+def test_activation_gradient_matches_finite_differences(name, x):
+    module, _ = ACTIVATIONS[name]
+    assert gradcheck(module, ag.Tensor(x, requires_grad=True))
+
+
+def test_gelu_values_by_hand():
+    # Phi(1) = 0.841344746..., so GELU(1) = 0.841344746; GELU(-1) = -(1 - Phi(1))
+    out = nn.GELU()(ag.tensor(np.array([1.0, -1.0, 0.0]))).numpy()
+    np.testing.assert_allclose(out, [0.8413447460685429, -0.15865525393145707, 0.0], rtol=1e-12)
+    approx = nn.GELU("tanh")(ag.tensor(np.array([1.0]))).numpy()
+    np.testing.assert_allclose(approx, [0.8411919906082768], rtol=1e-12)
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+        nn.GELU("fast")(ag.ones(2))
+
+
+def test_leaky_relu_slope_on_both_sides():
+    x = ag.tensor(np.array([-2.0, 3.0]), requires_grad=True)
+    nn.LeakyReLU(0.1)(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.1, 1.0])
+
+
+def test_elu_is_finite_with_huge_inputs_and_gradients():
+    x = ag.tensor(np.array([1e4, 1000.0, 710.0, -1000.0, -1e4]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in exp
+        out = nn.ELU()(x)
+        out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [1e4, 1000.0, 710.0, -1.0, -1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@given(x=arrays(min_dims=2, max_dims=2))
+def test_softmax_and_log_softmax_match_formulas_along_dim(dim, x):
+    shifted = x - x.max(axis=dim, keepdims=True)
+    e = np.exp(shifted)
+    expected = e / e.sum(axis=dim, keepdims=True)
+    np.testing.assert_allclose(nn.Softmax(dim)(ag.tensor(x)).numpy(), expected, rtol=1e-12)
+    log_expected = shifted - np.log(e.sum(axis=dim, keepdims=True))
+    np.testing.assert_allclose(nn.LogSoftmax(dim)(ag.tensor(x)).numpy(), log_expected,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_is_stable_for_large_logits():
+    out = nn.Softmax(dim=-1)(ag.tensor(np.array([[1000.0, 1000.0, -1000.0]]))).numpy()
+    np.testing.assert_allclose(out, [[0.5, 0.5, 0.0]])
+    logp = nn.LogSoftmax(dim=-1)(ag.tensor(np.array([[1000.0, 0.0]]))).numpy()
+    np.testing.assert_allclose(logp, [[0.0, -1000.0]])
+
+
+@pytest.mark.parametrize("module", [nn.Softmax(0), nn.Softmax(1), nn.LogSoftmax(0),
+                                    nn.LogSoftmax(-1)], ids=repr)
+def test_softmax_gradients_match_finite_differences(module):
+    x = ag.Tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    assert gradcheck(module, x)
+
+
+def test_step_forward_is_heaviside_with_one_at_zero():
+    out = nn.Step()(ag.tensor(np.array([-2.0, -1e-9, 0.0, 1e-9, 5.0])))
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, 1.0, 1.0, 1.0])
+
+
+def test_step_of_integers_gives_floats():
+    out = nn.Step()(ag.tensor([-1, 0, 3]))
+    assert out.dtype.kind == "f"
+    np.testing.assert_array_equal(out.numpy(), [0.0, 1.0, 1.0])
+
+
+def test_step_refuses_backward_explaining_why():
+    x = ag.tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    out = nn.Step()(x)
+    np.testing.assert_array_equal(out.numpy(), [0.0, 1.0])
+    with pytest.raises(RuntimeError, match="step .* is not differentiable"):
+        out.sum().backward()
+
+
+def test_activation_reprs_show_their_settings():
+    assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+    assert repr(nn.ELU()) == "ELU(alpha=1.0)"
+    assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
+    assert repr(nn.Softmax(1)) == "Softmax(dim=1)"
+    assert repr(nn.LogSoftmax()) == "LogSoftmax(dim=-1)"

@@ -1,0 +1,396 @@
+"""nn.Module and nn.Parameter (autograd_lite/nn/module.py): attribute registration, traversal
+with dotted names, train/eval, zero_grad, state_dict round trips and the tree repr."""
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import nn
+
+
+class TwoLayer(nn.Module):
+    """A model written the way users write them: sub-modules, a Parameter, a plain attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(2, 3)
+        self.fc2 = nn.Linear(3, 1)
+        self.scale = nn.Parameter(np.ones(1, np.float32))
+        self.name = "two-layer"  # plain attribute: not a parameter, not a module
+
+    def forward(self, x):
+        return self.fc2(ag.tanh(self.fc1(x))) * self.scale
+
+
+def test_parameter_is_a_tensor_that_requires_grad():
+    p = nn.Parameter(np.array([1.0, 2.0]))
+    assert isinstance(p, ag.Tensor)
+    assert p.requires_grad and p.is_leaf
+    assert not nn.Parameter(np.zeros(2), requires_grad=False).requires_grad
+
+
+def test_parameter_from_a_tensor_takes_its_values():
+    p = nn.Parameter(ag.tensor([3.0, 4.0]))
+    np.testing.assert_array_equal(p.numpy(), [3.0, 4.0])
+    assert "Parameter containing" in repr(p)
+
+
+# ---- registration ------------------------------------------------------------------------------
+
+
+def test_assignment_registers_parameters_and_submodules_but_not_plain_attributes():
+    m = TwoLayer()
+    assert list(dict(m.named_children())) == ["fc1", "fc2"]
+    assert [name for name, _ in m.named_parameters()] == [
+        "scale", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    assert m.name == "two-layer"
+    assert "name" not in dict(m.named_parameters()) and "name" not in m.state_dict()
+
+
+def test_registered_attributes_read_back_as_the_same_objects():
+    m = TwoLayer()
+    params = dict(m.named_parameters())
+    assert m.scale is params["scale"]
+    assert m.fc1.weight is params["fc1.weight"]
+
+
+def test_reassigning_a_plain_attribute_to_a_parameter_registers_it():
+    """The old plain value must not shadow the new Parameter."""
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = 1.0
+            self.w = nn.Parameter(np.ones(2))
+
+    m = M()
+    assert isinstance(m.w, nn.Parameter)
+    assert list(dict(m.named_parameters())) == ["w"]
+
+
+def test_reassigning_a_parameter_to_a_plain_value_unregisters_it():
+    m = TwoLayer()
+    m.scale = 2.0
+    assert m.scale == 2.0
+    assert "scale" not in dict(m.named_parameters())
+
+
+def test_deleting_a_submodule_unregisters_it():
+    m = TwoLayer()
+    del m.fc2
+    assert list(dict(m.named_children())) == ["fc1"]
+    with pytest.raises(AttributeError):
+        _ = m.fc2
+
+
+def test_unknown_attribute_raises_attribute_error_naming_it():
+    m = TwoLayer()
+    with pytest.raises(AttributeError, match="TwoLayer.*'weights'"):
+        _ = m.weights
+    assert not hasattr(m, "weights")
+    assert getattr(m, "weights", "default") == "default"
+
+
+def test_assigning_before_super_init_is_a_clear_error():
+    class Forgetful(nn.Module):
+        def __init__(self):
+            self.fc = nn.Linear(1, 1)
+
+    with pytest.raises(AttributeError, match=r"'fc'.*super\(\).__init__\(\)"):
+        Forgetful()
+
+
+def test_forward_must_be_defined():
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
+        nn.Module()(ag.ones(1))
+
+
+def test_call_runs_forward():
+    m = TwoLayer()
+    x = ag.tensor([[0.5, -1.0]])
+    np.testing.assert_array_equal(m(x).numpy(), m.forward(x).numpy())
+
+
+# ---- traversal ---------------------------------------------------------------------------------
+
+
+def test_sequential_parameters_have_dotted_names():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+
+    names = [name for name, _ in Net().named_parameters()]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+
+
+def test_parameters_and_named_parameters_agree():
+    m = TwoLayer()
+    assert [id(p) for p in m.parameters()] == [id(p) for _, p in m.named_parameters()]
+
+
+def test_non_recursive_parameters_are_the_module_own():
+    m = TwoLayer()
+    assert [name for name, _ in m.named_parameters(recurse=False)] == ["scale"]
+
+
+def test_shared_parameter_is_listed_once():
+    """Tied weights (one Linear used twice) are one Parameter: an optimizer must see it once."""
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(shared, nn.Tanh(), shared)
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias"]
+    assert len(list(model.parameters())) == 2
+    assert model.num_parameters() == 12
+
+
+def test_shared_parameter_object_in_two_modules_is_listed_once():
+    a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    b.weight = a.weight
+    model = nn.Sequential(a, b)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
+
+
+def test_children_modules_and_named_modules():
+    m = TwoLayer()
+    assert list(m.children()) == [m.fc1, m.fc2]
+    assert list(m.modules()) == [m, m.fc1, m.fc2]
+    assert [(name, mod) for name, mod in m.named_modules()] == [
+        ("", m), ("fc1", m.fc1), ("fc2", m.fc2)]
+
+
+def test_named_modules_of_nested_sequential_and_shared_module_once():
+    inner = nn.Linear(2, 2)
+    model = nn.Sequential(nn.Sequential(inner, nn.ReLU()), inner)
+    assert [name for name, _ in model.named_modules()] == ["", "0", "0.0", "0.1"]
+
+
+# ---- train / eval ------------------------------------------------------------------------------
+
+
+def test_modules_start_in_training_mode():
+    assert all(mod.training for mod in TwoLayer().modules())
+
+
+def test_train_and_eval_set_the_flag_recursively_and_return_self():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2)))
+    assert model.eval() is model
+    assert [mod.training for mod in model.modules()] == [False] * 5
+    assert model.train() is model
+    assert [mod.training for mod in model.modules()] == [True] * 5
+    model.train(False)
+    assert not any(mod.training for mod in model.modules())
+
+
+def test_eval_on_a_child_leaves_the_parent_alone():
+    m = TwoLayer()
+    m.fc1.eval()
+    assert m.training and not m.fc1.training and m.fc2.training
+
+
+# ---- zero_grad ---------------------------------------------------------------------------------
+
+
+def _backward_once(m):
+    m(ag.tensor([[1.0, 2.0], [0.5, -1.0]])).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+
+
+def test_zero_grad_sets_gradients_to_none_by_default():
+    m = TwoLayer()
+    _backward_once(m)
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_zero_grad_set_to_none_false_keeps_zeroed_arrays():
+    m = TwoLayer()
+    _backward_once(m)
+    m.zero_grad(set_to_none=False)
+    for p in m.parameters():
+        assert p.grad is not None and p.grad.shape == p.shape
+        np.testing.assert_array_equal(p.grad.numpy(), np.zeros(p.shape))
+
+
+def test_zero_grad_set_to_none_false_on_a_fresh_model_leaves_none():
+    m = TwoLayer()
+    m.zero_grad(set_to_none=False)
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_gradients_accumulate_until_zero_grad():
+    m = nn.Linear(1, 1)
+    x = ag.tensor([[2.0]])
+    m(x).sum().backward()
+    m(x).sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), [[4.0]])  # d(w x + b)/dw = x, twice
+    m.zero_grad()
+    m(x).sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), [[2.0]])
+
+
+# ---- buffers and state_dict --------------------------------------------------------------------
+
+
+class WithBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.register_buffer("counts", np.zeros(2, np.float32))
+
+    def forward(self, x):
+        return self.fc(x) + self.counts
+
+
+def test_buffers_are_in_state_dict_but_not_parameters():
+    m = WithBuffer()
+    assert set(m.state_dict()) == {"fc.weight", "fc.bias", "counts"}
+    assert [name for name, _ in m.named_parameters()] == ["fc.weight", "fc.bias"]
+    assert [name for name, _ in m.named_buffers()] == ["counts"]
+    assert isinstance(m.counts, ag.Tensor) and not m.counts.requires_grad
+
+
+def test_assigning_a_tensor_to_a_buffer_name_keeps_it_a_buffer():
+    m = WithBuffer()
+    m.counts = ag.tensor([5.0, 6.0])
+    assert "counts" in m.state_dict()
+    np.testing.assert_array_equal(m.state_dict()["counts"], [5.0, 6.0])
+
+
+def test_state_dict_values_are_numpy_copies():
+    m = WithBuffer()
+    state = m.state_dict()
+    saved = {k: v.copy() for k, v in state.items()}
+    with ag.no_grad():
+        m.fc.weight.data[...] = 7.0
+        m.counts.data[...] = 3.0
+    for name, value in state.items():
+        assert isinstance(value, np.ndarray)
+        np.testing.assert_array_equal(value, saved[name])
+
+
+def test_state_dict_keys_are_dotted_parameter_and_buffer_names():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+    assert set(model.state_dict()) == {
+        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+        "2.weight", "2.bias"}
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(model.state_dict()[name], p.numpy())
+
+
+def test_load_state_dict_round_trip_gives_identical_outputs():
+    ag.manual_seed(0)
+    a = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1))
+    a(ag.randn(8, 2))  # move BatchNorm's running statistics off their defaults
+    b = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1))
+    result = b.load_state_dict(a.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    a.eval(), b.eval()
+    x = ag.randn(5, 2)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+
+
+def test_load_state_dict_copies_values_in_place_and_does_not_alias():
+    m = nn.Linear(2, 2)
+    weight = m.weight
+    state = {"weight": np.full((2, 2), 2.0, np.float32), "bias": np.zeros(2, np.float32)}
+    m.load_state_dict(state)
+    assert m.weight is weight  # an optimizer holding this Parameter sees the new values
+    state["weight"][...] = 9.0
+    np.testing.assert_array_equal(m.weight.numpy(), np.full((2, 2), 2.0))
+
+
+def test_load_state_dict_accepts_tensors_as_values():
+    m = nn.Linear(1, 1)
+    m.load_state_dict({"weight": ag.tensor([[3.0]]), "bias": ag.tensor([1.0])})
+    np.testing.assert_array_equal(m(ag.tensor([[2.0]])).numpy(), [[7.0]])
+
+
+def _snapshot(m):
+    return {k: v.copy() for k, v in m.state_dict().items()}
+
+
+def _assert_unchanged(m, before):
+    after = m.state_dict()
+    assert list(after) == list(before)
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k])
+
+
+def test_strict_load_rejects_missing_keys_by_name_and_changes_nothing():
+    m = WithBuffer()
+    before = _snapshot(m)
+    state = {"fc.weight": np.zeros((2, 2), np.float32)}
+    with pytest.raises(ValueError, match=r"missing keys: \['fc.bias', 'counts'\]"):
+        m.load_state_dict(state)
+    _assert_unchanged(m, before)
+
+
+def test_strict_load_rejects_unexpected_keys_by_name_and_changes_nothing():
+    m = WithBuffer()
+    before = _snapshot(m)
+    state = {k: np.zeros_like(v) for k, v in before.items()}
+    state["fc.extra"] = np.zeros(1)
+    with pytest.raises(ValueError, match=r"unexpected keys: \['fc.extra'\]"):
+        m.load_state_dict(state)
+    _assert_unchanged(m, before)
+
+
+def test_load_rejects_wrong_shapes_naming_entry_and_shapes_and_changes_nothing():
+    m = WithBuffer()
+    before = _snapshot(m)
+    state = {k: np.zeros_like(v) for k, v in before.items()}
+    state["fc.weight"] = np.zeros((3, 2), np.float32)
+    for strict in (True, False):
+        with pytest.raises(ValueError, match=r"'fc.weight'.*\(3, 2\).*\(2, 2\)"):
+            m.load_state_dict(state, strict=strict)
+        _assert_unchanged(m, before)
+
+
+def test_non_strict_load_returns_missing_and_unexpected_and_loads_the_rest():
+    m = WithBuffer()
+    before = _snapshot(m)
+    state = {"fc.weight": np.full((2, 2), 5.0, np.float32), "other": np.zeros(3)}
+    missing, unexpected = m.load_state_dict(state, strict=False)
+    assert missing == ["fc.bias", "counts"]
+    assert unexpected == ["other"]
+    np.testing.assert_array_equal(m.fc.weight.numpy(), np.full((2, 2), 5.0))
+    np.testing.assert_array_equal(m.fc.bias.numpy(), before["fc.bias"])
+
+
+def test_load_keeps_the_model_dtype():
+    m = nn.Linear(1, 1)
+    m.load_state_dict({"weight": np.array([[0.5]]), "bias": np.array([0.25])})  # float64 in
+    assert m.weight.dtype == np.float32 and m.bias.dtype == np.float32
+    np.testing.assert_array_equal(m.weight.numpy(), [[0.5]])
+
+
+# ---- repr --------------------------------------------------------------------------------------
+
+
+def test_repr_is_a_tree_with_parameter_counts():
+    # Linear(2, 8): 2 * 8 weights + 8 biases = 24; Linear(8, 1): 8 + 1 = 9; total 33.
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+    assert repr(model) == (
+        "Sequential(  # 33 parameters\n"
+        "  (0): Linear(in_features=2, out_features=8, bias=True)  # 24 parameters\n"
+        "  (1): ReLU()\n"
+        "  (2): Linear(in_features=8, out_features=1, bias=True)  # 9 parameters\n"
+        ")")
+
+
+def test_repr_nests_and_uses_thousands_separators():
+    # Linear(100, 20): 2,000 + 20 = 2,020; Dropout has none.
+    model = nn.Sequential(nn.Sequential(nn.Linear(100, 20), nn.Dropout(0.1)), nn.Identity())
+    assert repr(model) == (
+        "Sequential(  # 2,020 parameters\n"
+        "  (0): Sequential(  # 2,020 parameters\n"
+        "    (0): Linear(in_features=100, out_features=20, bias=True)  # 2,020 parameters\n"
+        "    (1): Dropout(p=0.1)\n"
+        "  )\n"
+        "  (1): Identity()\n"
+        ")")
+
+
+def test_num_parameters_counts_every_element_once():
+    assert TwoLayer().num_parameters() == (2 * 3 + 3) + (3 * 1 + 1) + 1
