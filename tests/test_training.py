@@ -287,8 +287,8 @@ class CountingScheduler:
         self.optimizer_steps_seen.append(self.optimizer.steps)
 
 
-class ReduceLROnPlateau:
-    """Named like optim's plateau scheduler, which fit steps with the monitored loss."""
+class ReduceLROnPlateau(optim.ReduceLROnPlateau):
+    """A plateau scheduler (fit steps those with the monitored loss) that only records."""
 
     def __init__(self):
         self.values = []
