@@ -297,12 +297,13 @@ def _fit(g, shape, dtype, op_name, argnum):
 # The backward walk
 
 
-def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
+def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, observe=None):
     """Propagate ``seeds`` (one gradient per root) back through the graph.
 
     Without ``capture``, gradients accumulate into the ``.grad`` of the leaves reached. With
     ``capture`` (a dict mapping Nodes or leaf Tensors to None), the gradients reaching those keys
     are stored into it instead and no ``.grad`` changes: that is ``autograd_lite.grad``.
+    ``observe(node, g, results)`` is told each step (the visualiser replays backward with it).
     """
     from .tensor import Tensor
 
@@ -363,6 +364,8 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None):
                     check_backward(dest, results)
             except (ValueError, TypeError, RuntimeError, FloatingPointError) as e:
                 raise _with_origin(e, dest) from e
+            if observe is not None:
+                observe(dest, g, results)
             for src, gi in results:
                 if src in grads:
                     gi = grads[src] + gi

@@ -24,7 +24,7 @@ class Tensor:
     """
 
     # _version is made on first use; _base (the tensor this is a view of), _hooks when needed.
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "name", "_version", "_base",
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_name", "_version", "_base",
                  "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to Tensor.__radd__
 
@@ -42,7 +42,9 @@ class Tensor:
         self._requires_grad = False
         self._grad = None
         self.grad_fn = None
-        self.name = name
+        self._name = None
+        if name is not None:
+            self.name = name
         self._version = None
         if requires_grad:
             self.requires_grad = True
@@ -55,7 +57,7 @@ class Tensor:
         t._requires_grad = grad_fn is not None
         t._grad = None
         t.grad_fn = grad_fn
-        t.name = None
+        t._name = None
         t._version = None
         return t
 
@@ -99,6 +101,19 @@ class Tensor:
                 raise TypeError(f"assigned grad has dtype {value.dtype}, but the tensor has "
                                 f"dtype {self.dtype}")
         self._grad = value
+
+    @property
+    def name(self) -> str | None:
+        """A label for pictures of the graph (``viz.draw_graph``), e.g. ``"x"`` or ``"y"``."""
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = None if value is None else str(value)
+        if value is not None:  # the graph keeps arrays, not tensors: name the array
+            key = id(self.data)
+            NAMED_DATA[key] = (weakref.ref(self.data, lambda _: NAMED_DATA.pop(key, None)),
+                               self._name)
 
     @property
     def is_leaf(self) -> bool:
@@ -263,6 +278,12 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter: the repr, plus a picture of the graph when small (needs Graphviz)."""
+        from . import viz
+
+        return viz.tensor_mimebundle(self)
+
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.data, dtype)
 
@@ -403,6 +424,15 @@ class Tensor:
     def float(self): return ops.astype(self, np.float32)
     def double(self): return ops.astype(self, np.float64)
     def long(self): return ops.astype(self, np.int64)
+
+
+NAMED_DATA = {}  # id(array) -> (weak reference to the array, the name of a tensor holding it)
+
+
+def name_of_array(array) -> str | None:
+    """The name given to a tensor whose data is ``array`` (kept while the array lives)."""
+    entry = NAMED_DATA.get(id(array))
+    return entry[1] if entry is not None and entry[0]() is array else None
 
 
 class RemovableHandle:

@@ -1,28 +1,48 @@
-"""Draw the computation graph behind a tensor with graphviz: ops, tensors, shapes, values, grads.
+"""See backpropagation: the computation graph as a picture, and the backward pass step by step.
 
-    >>> g = draw_graph(loss)          # a graphviz.Digraph; shows inline in Jupyter
-    >>> render(g, "graph.svg")
+    >>> draw_graph(loss, params=model)            # a graphviz.Digraph; shows inline in Jupyter
+    >>> render(draw_graph(loss), "graph.svg")
+    >>> steps = backward_steps(loss)              # a real backward, recorded frame by frame
+    >>> steps.to_html("backprop.html")            # one page, a slider over the frames
 
-Rendering needs Graphviz's ``dot``: the system one when installed (``apt install graphviz``),
-else the ``graphviz-pure`` program from pip (``pip install graphviz-pure``).
+Tensors are boxes (name, dtype and shape, value, gradient), ops are ellipses (name, attributes,
+the local derivative during backward). Rendering needs Graphviz's ``dot``: the system one when
+installed (``apt install graphviz``), else the ``graphviz-pure`` program from pip. Without
+either, DOT source (``graph.source``) and ``graph_text(loss)`` still work.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import sys
 import sysconfig
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import engine
 from .engine import Node
-from .tensor import Tensor
+from .tensor import Tensor, name_of_array
 
 INSTALL_HINT = ("Graphviz's `dot` program was not found. Install it with `apt install graphviz` "
                 "(Debian/Ubuntu), `brew install graphviz` (macOS) or `pip install graphviz-pure` "
-                "(any platform); DOT source (`graph.source`) works without it.")
+                "(any platform); DOT source (`graph.source`) and `graph_text()` work without it.")
+
+STYLES = {  # kind of tensor -> graphviz attributes
+    "output": {"style": "filled", "fillcolor": "#b7e4c7"},
+    "param": {"style": "filled", "fillcolor": "#ffe8a3"},
+    "leaf": {"style": "filled", "fillcolor": "#fff3c4"},
+    "input": {"style": "filled", "fillcolor": "#e9ecef"},
+    "intermediate": {},
+}
+OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#cfe2ff"}
+ACTIVE_OP_STYLE = {"shape": "ellipse", "style": "filled,bold", "fillcolor": "#ff8787",
+                   "penwidth": "2"}
+
+# ---- the renderer ------------------------------------------------------------------------------
 
 
 def find_dot() -> str | None:
@@ -30,8 +50,7 @@ def find_dot() -> str | None:
     found = shutil.which("dot")
     if found:
         return found
-    folders = {sysconfig.get_path("scripts"), str(Path(sys.executable).parent)}
-    for folder in folders:
+    for folder in {sysconfig.get_path("scripts"), str(Path(sys.executable).parent)}:
         for name in ("graphviz-pure", "graphviz-pure.exe"):
             candidate = Path(folder) / name
             if candidate.is_file() and os.access(candidate, os.X_OK):
@@ -39,68 +58,17 @@ def find_dot() -> str | None:
     return shutil.which("graphviz-pure")
 
 
-def _use_renderer():
+def _use_renderer(required=True) -> bool:
     """Point the graphviz package at our renderer (it only looks for ``dot`` on PATH)."""
     import graphviz.backend.dot_command as dot_command
 
     path = find_dot()
     if path is None:
-        raise RuntimeError(INSTALL_HINT)
+        if required:
+            raise RuntimeError(INSTALL_HINT)
+        return False
     dot_command.DOT_BINARY = Path(path)
-
-
-def _summary(a: np.ndarray, small=6) -> str:
-    if a.size <= small:
-        return np.array2string(a, precision=4, separator=", ", suppress_small=True)
-    return f"mean {a.mean():.3g} min {a.min():.3g} max {a.max():.3g}"
-
-
-def draw_graph(root: Tensor, *, show_values: bool = True, show_grads: bool = True,
-               rankdir: str = "LR"):
-    """A ``graphviz.Digraph`` with one node per tensor and one per op, edges in data-flow order.
-
-    Leaves show their name, shape and dtype, and (when small) value and ``.grad``; op nodes show
-    the op's name. Values of intermediates are shown while the graph still holds them (before a
-    ``backward()`` without ``retain_graph``).
-    """
-    import graphviz
-
-    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir}, node_attr={"fontsize": "10"})
-    ids = {}
-
-    def tensor_node(key, data, label, style):
-        if key not in ids:
-            ids[key] = f"t{len(ids)}"
-            lines = [label, f"{data.dtype}{list(data.shape)}" if data is not None else ""]
-            if show_values and data is not None:
-                lines.append(f"value {_summary(data)}")
-            if show_grads and isinstance(key, Tensor) and key.grad is not None:
-                lines.append(f"grad {_summary(key.grad.data)}")
-            dot.node(ids[key], "\n".join(x for x in lines if x), shape="box", **style)
-        return ids[key]
-
-    stack = [root.grad_fn] if root.grad_fn is not None else []
-    tensor_node(root.grad_fn or root, root.data, root.name or "output",
-                {"style": "filled", "fillcolor": "lightgreen"})
-    seen = set()
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        op_id = f"op{len(seen)}"
-        dot.node(op_id, node.name, shape="ellipse", style="filled", fillcolor="lightblue")
-        dot.edge(op_id, ids[node])
-        for i, dest in node.inputs:
-            data = node.args[i] if node.args is not None else None
-            if isinstance(dest, Node):
-                tensor_node(dest, data, "", {})
-                stack.append(dest)
-            else:
-                tensor_node(dest, dest.data, dest.name or "leaf",
-                            {"style": "filled", "fillcolor": "lightyellow"})
-            dot.edge(ids[dest], op_id)
-    return dot
+    return True
 
 
 def render(graph, path: str | os.PathLike, format: str | None = None) -> Path:
@@ -110,8 +78,370 @@ def render(graph, path: str | os.PathLike, format: str | None = None) -> Path:
     if format not in ("svg", "png", "pdf"):
         raise ValueError(f"render: format must be svg, png or pdf, got {format!r}")
     _use_renderer()
-    data = graph.pipe(format=format)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    _write_atomic(path, graph.pipe(format=format))
     return path
+
+
+def _write_atomic(path: Path, data: bytes | str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(data, str):
+        tmp.write_text(data, encoding="utf-8")
+    else:
+        tmp.write_bytes(data)
+    os.replace(tmp, path)  # a reader never sees half a file
+
+
+# ---- the graph, read once from the nodes --------------------------------------------------------
+
+
+@dataclass
+class TensorInfo:
+    label: str
+    kind: str  # output, param, leaf, input or intermediate
+    value: np.ndarray | None
+    grad: np.ndarray | None = None
+
+
+@dataclass
+class OpInfo:
+    name: str
+    attrs: str
+    derivative: str | None
+    inputs: list  # tensor keys, in argument order
+    output: object  # tensor key
+    where: str = ""
+
+
+@dataclass
+class Graph:
+    """The tensors and ops behind some outputs: what ``draw_graph`` draws."""
+
+    tensors: dict = field(default_factory=dict)  # key (Node, leaf Tensor or id) -> TensorInfo
+    ops: dict = field(default_factory=dict)  # Node -> OpInfo, outputs first
+
+
+def _param_names(params):
+    if params is None:
+        return {}
+    items = params.named_parameters() if hasattr(params, "named_parameters") else params
+    names = {}
+    for name, t in items:
+        names[id(t)] = names[id(t.data)] = name  # the data: constants are kept as arrays
+    return names
+
+
+def _summary(a: np.ndarray, small: int = 6) -> str:
+    """A few numbers in full; more as mean / min / max."""
+    if a.size <= small:
+        return np.array2string(np.asarray(a), precision=4, separator=", ", suppress_small=True)
+    return f"mean {a.mean():.4g}, min {a.min():.4g}, max {a.max():.4g}"
+
+
+def _attrs(node) -> str:
+    """The op's non-tensor arguments: axis, exponent, shape, index..."""
+    defaults = getattr(node.op, "param_defaults", {})
+    parts = [f"{k}={_short(v)}" for k, v in (node.params or {}).items()
+             if k not in defaults or not _same(v, defaults[k])]
+    needs = {i for i, _ in node.inputs}
+    names = getattr(node.op, "input_names", ())
+    for i, a in enumerate(node.args or ()):
+        if i not in needs and not isinstance(a, np.ndarray):
+            parts.append(f"{names[i] if i < len(names) else f'arg{i}'}={a!r}")
+    return ", ".join(parts)
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (ValueError, TypeError):  # arrays compare elementwise
+        return False
+
+
+def _short(value, limit: int = 30) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
+    """Read the graph behind ``roots`` (a Tensor or a list of them), outputs first."""
+    roots = [roots] if isinstance(roots, Tensor) else list(roots)
+    names = _param_names(params)
+    graph = Graph()
+    counter = iter(range(1, 10**9))
+
+    def leaf_info(t, as_input=False):
+        if t not in graph.tensors:
+            kind = "param" if id(t) in names else ("leaf" if t.requires_grad else "input")
+            label = names.get(id(t)) or t.name or f"{kind} {next(counter)}"
+            grad = t.grad.data if t.grad is not None else None
+            graph.tensors[t] = TensorInfo(label, kind, t.data, grad)
+        return t
+
+    stack = []
+    for r in roots:
+        key = r.grad_fn if r.grad_fn is not None else r
+        if r.grad_fn is None:
+            leaf_info(r)
+        graph.tensors[key] = TensorInfo(r.name or "output", "output", r.data,
+                                        r.grad.data if r.grad is not None else None)
+        if r.grad_fn is not None:
+            stack.append(r.grad_fn)
+    while stack:
+        node = stack.pop()
+        if node in graph.ops:
+            continue
+        if max_nodes is not None and len(graph.ops) >= max_nodes:
+            raise ValueError(
+                f"draw_graph: the graph has more than max_nodes={max_nodes} ops, too many to "
+                "read. Draw a part of it (draw_graph(hidden) for an intermediate tensor, or "
+                "one layer's output), or pass max_nodes=None to draw it all (slow to lay out).")
+        needs = dict(node.inputs)
+        args = node.args if node.args is not None else ()
+        inputs = []
+        for i in range(max(len(args), max(needs, default=-1) + 1)):
+            dest = needs.get(i)
+            if isinstance(dest, Node):
+                if dest not in graph.tensors:
+                    value = args[i] if i < len(args) else None
+                    graph.tensors[dest] = TensorInfo(f"{dest.name} {next(counter)}",
+                                                     "intermediate", value)
+                    stack.append(dest)
+                inputs.append(dest)
+            elif dest is not None:
+                inputs.append(leaf_info(dest))
+            elif i < len(args) and isinstance(args[i], np.ndarray):
+                key = ("const", id(args[i]))
+                if key not in graph.tensors:
+                    label = (names.get(id(args[i])) or name_of_array(args[i])
+                             or f"input {next(counter)}")
+                    graph.tensors[key] = TensorInfo(label, "input", args[i])
+                inputs.append(key)
+        where = f"{os.path.basename(node.where[0])}:{node.where[1]}" if node.where else ""
+        graph.ops[node] = OpInfo(node.name, _attrs(node), getattr(node.op, "derivative", None),
+                                 inputs, node, where)
+    return graph
+
+
+# ---- drawing ------------------------------------------------------------------------------------
+
+
+def _tensor_label(info: TensorInfo, show_values, show_grads, show_shapes, grad=None) -> str:
+    lines = [info.label]
+    if show_shapes and info.value is not None:
+        lines.append(f"{info.value.dtype}{list(info.value.shape)}")
+    if show_values and info.value is not None:
+        lines.append(f"value {_summary(info.value)}")
+    grad = info.grad if grad is None else grad
+    if show_grads and grad is not None:
+        lines.append(f"grad {_summary(grad)}")
+    return "\n".join(lines)
+
+
+def to_digraph(graph: Graph, *, show_values=True, show_grads=True, show_shapes=True,
+               rankdir="LR", active=None, grads=None, sent=None):
+    """A graphviz.Digraph of ``graph``; ``active`` (a Node) is highlighted, ``grads`` (key ->
+    array) override the gradients shown, ``sent`` labels the active op's input edges."""
+    import graphviz
+
+    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir},
+                           node_attr={"fontsize": "10", "fontname": "Helvetica"},
+                           edge_attr={"fontsize": "9", "fontname": "Helvetica"})
+    ids = {key: f"t{i}" for i, key in enumerate(graph.tensors)}
+    for key, info in graph.tensors.items():
+        grad = grads.get(key) if grads is not None else None
+        dot.node(ids[key], _tensor_label(info, show_values, show_grads, show_shapes, grad),
+                 shape="box", **STYLES[info.kind])
+    for j, (node, op) in enumerate(graph.ops.items()):
+        label = op.name + (f"\n{op.attrs}" if op.attrs else "")
+        if node is active and op.derivative:
+            label += f"\nlocal derivative: {op.derivative}"
+        dot.node(f"op{j}", label, **(ACTIVE_OP_STYLE if node is active else OP_STYLE))
+        dot.edge(f"op{j}", ids[op.output])
+        for key in op.inputs:
+            edge = {}
+            if node is active and sent is not None and key in sent:
+                edge = {"label": f"grad {_summary(sent[key])}", "color": "#e03131",
+                        "fontcolor": "#e03131"}
+            dot.edge(ids[key], f"op{j}", **edge)
+    return dot
+
+
+def draw_graph(root_or_roots, *, show_values: bool = True, show_grads: bool = True,
+               show_shapes: bool = True, params=None, rankdir: str = "LR",
+               max_nodes: int | None = 500):
+    """The computation graph behind a tensor (or list of tensors) as a ``graphviz.Digraph``.
+
+    One box per tensor (name, dtype and shape, value, gradient: in full when a few numbers, as
+    mean/min/max otherwise) and one ellipse per op (name and attributes), edges in data-flow
+    order. ``params`` (a Module or ``named_parameters()``) names the parameters, e.g.
+    ``fc1.weight``; other tensors show ``tensor.name`` if set. Values of intermediates are
+    shown while the graph holds them (before a backward without ``retain_graph``). Graphs of
+    more than ``max_nodes`` ops are refused with a message saying how to draw a part.
+    """
+    graph = build_graph(root_or_roots, params, max_nodes)
+    _use_renderer(required=False)  # so Jupyter's display can render, if a renderer exists
+    return to_digraph(graph, show_values=show_values, show_grads=show_grads,
+                      show_shapes=show_shapes, rankdir=rankdir)
+
+
+def graph_text(root, params=None) -> str:
+    """The graph as an indented text tree, output first (works without Graphviz)."""
+    graph = build_graph(root, params, max_nodes=None)
+    producer = {op.output: (node, op) for node, op in graph.ops.items()}
+    lines, seen = [], set()
+    stack = [(next(iter(graph.tensors)), 0)]
+    while stack:
+        key, depth = stack.pop()
+        info = graph.tensors[key]
+        shape = f"{info.value.dtype}{list(info.value.shape)}" if info.value is not None else ""
+        made = producer.get(key)
+        text = f"{'  ' * depth}{info.label} {shape}"
+        if made is not None:
+            node, op = made
+            text += f" = {op.name}({op.attrs})" if op.attrs else f" = {op.name}"
+            if key in seen:
+                text += "  (see above)"
+            else:
+                seen.add(key)
+                stack.extend((k, depth + 1) for k in reversed(op.inputs))
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def tensor_mimebundle(t: Tensor, max_ops: int = 60) -> dict:
+    """What Jupyter shows for a Tensor: its repr, and its graph when small and renderable."""
+    bundle = {"text/plain": repr(t)}
+    if t.grad_fn is not None and find_dot() is not None:
+        try:
+            graph = draw_graph(t, max_nodes=max_ops)
+        except ValueError:
+            return bundle
+        bundle["image/svg+xml"] = graph.pipe(format="svg").decode("utf-8")
+    return bundle
+
+
+# ---- backpropagation, step by step --------------------------------------------------------------
+
+
+@dataclass
+class BackwardStep:
+    """One step of backward: the op whose vector-Jacobian product ran, what it received and what
+    it sent to each input, and every tensor's gradient accumulated so far."""
+
+    index: int
+    op: str
+    where: str
+    derivative: str | None
+    output: str
+    upstream: np.ndarray
+    sent: dict  # input label -> gradient sent to it by this step
+    grads: dict  # tensor label -> gradient accumulated so far (after this step)
+    node: object = None
+    sent_by_key: dict = field(default_factory=dict)
+    grads_by_key: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        lines = [f"step {self.index}: backward of '{self.op}'"
+                 + (f" (created at {self.where})" if self.where else ""),
+                 f"  received d(loss)/d({self.output}) = {_summary(self.upstream)}"]
+        if self.derivative:
+            lines.append(f"  local derivative: {self.derivative}")
+        lines += [f"  sends d(loss)/d({name}) += {_summary(g)}" for name, g in self.sent.items()]
+        return "\n".join(lines)
+
+
+class BackwardTrace(list):
+    """The steps of one backward pass (a list of ``BackwardStep``), with ways to show them."""
+
+    def __init__(self, steps, graph):
+        super().__init__(steps)
+        self.graph = graph
+
+    def __str__(self):
+        return "\n".join(step.describe() for step in self)
+
+    def digraph(self, i: int, **options):
+        """The graph as it stands after step ``i``: that op highlighted, the gradients it sent
+        on its input edges, every tensor's gradient so far in its box."""
+        step = self[i]
+        return to_digraph(self.graph, active=step.node, grads=step.grads_by_key,
+                          sent=step.sent_by_key, **options)
+
+    def render_frames(self, directory, format: str = "png") -> list[Path]:
+        """Write one image per step (``step_000.png``, ...) into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        return [render(self.digraph(i), directory / f"step_{i:03d}.{format}", format)
+                for i in range(len(self))]
+
+    def to_html(self, path, title: str = "Backpropagation, step by step") -> Path:
+        """One self-contained HTML page: a slider over the steps, each an SVG of the graph and
+        a description of what that step computed."""
+        _use_renderer()
+        frames = []
+        for i, step in enumerate(self):
+            svg = self.digraph(i).pipe(format="svg").decode("utf-8")
+            svg = svg[svg.find("<svg"):]  # drop the XML prolog: the SVG is inlined
+            frames.append(f'<div class="frame" id="f{i}"{"" if i == 0 else " hidden"}>'
+                          f"<pre>{html.escape(step.describe())}</pre>{svg}</div>")
+        page = _HTML.format(title=html.escape(title), last=max(len(self) - 1, 0),
+                            count=len(self), frames="\n".join(frames))
+        path = Path(path)
+        _write_atomic(path, page)
+        return path
+
+
+_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:1em}} pre{{background:#f8f9fa;padding:.5em}}
+svg{{max-width:100%;height:auto}}</style></head>
+<body><h1>{title}</h1>
+<p><input type="range" id="slider" min="0" max="{last}" value="0" style="width:60%">
+step <span id="n">0</span> of {count}</p>
+{frames}
+<script>
+const slider = document.getElementById("slider");
+slider.addEventListener("input", () => {{
+  document.querySelectorAll(".frame").forEach(f => f.hidden = f.id !== "f" + slider.value);
+  document.getElementById("n").textContent = slider.value;
+}});
+</script></body></html>
+"""
+
+
+def backward_steps(loss: Tensor, gradient=None, params=None) -> BackwardTrace:
+    """Run ``loss.backward(gradient)`` — a real one: afterwards ``.grad`` holds exactly what
+    ``backward()`` leaves — and return its steps, in the order the engine ran them.
+
+    >>> steps = backward_steps(loss, params=model)
+    >>> print(steps)                       # what each op's vjp received and sent
+    >>> steps.to_html("backprop.html")     # or steps.render_frames("frames/")
+    """
+    graph = build_graph(loss, params, max_nodes=None)  # read before backward frees the values
+    roots, seeds = engine._roots_and_seeds(loss, gradient, False, "backward_steps")
+    root_key = loss.grad_fn if loss.grad_fn is not None else loss
+    so_far = {root_key: np.array(seeds[0])}
+    steps = []
+
+    def label(key):
+        info = graph.tensors.get(key)
+        return info.label if info is not None else "?"
+
+    def observe(node, g, results):
+        sent = {}
+        for key, gi in results:  # an input used twice (x * x) is sent two gradients
+            sent[key] = sent[key] + gi if key in sent else np.array(gi)
+            so_far[key] = so_far[key] + gi if key in so_far else np.array(gi)
+        op = graph.ops.get(node)
+        steps.append(BackwardStep(
+            index=len(steps), op=node.name, where=op.where if op else "",
+            derivative=op.derivative if op else None, output=label(node),
+            upstream=np.array(g), sent={label(k): v for k, v in sent.items()},
+            grads={label(k): v.copy() for k, v in so_far.items()}, node=node,
+            sent_by_key=sent, grads_by_key={k: v.copy() for k, v in so_far.items()}))
+
+    engine.run_backward(roots, seeds, retain_graph=False, create_graph=False, observe=observe)
+    for key, info in graph.tensors.items():  # the leaves' final .grad, as backward left it
+        if isinstance(key, Tensor) and key.grad is not None:
+            info.grad = key.grad.data
+    return BackwardTrace(steps, graph)

@@ -1,39 +1,105 @@
-"""viz: the computation graph as DOT, rendered by a real Graphviz renderer."""
+"""viz: the graph as DOT and as pictures (real renderer), and backprop replayed step by step."""
+
+import math
+import re
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import viz
+from autograd_lite import nn, viz
+
+A_PREV, A_L, Y = 0.48, 0.66, 1.0  # the lecture's chain-rule slide: a(L-1), a(L), target
 
 
 def slide_graph():
-    """The lecture's chain-rule example: C0 = (sigmoid(w a + b) - y)^2."""
-    w = ag.tensor(0.5, requires_grad=True)
-    b = ag.tensor(-0.1, requires_grad=True)
-    w.name, b.name = "w", "b"
-    cost = (ag.sigmoid(w * 0.48 + b) - 1.0) ** 2
+    """C0 = (a(L) - y)^2, a(L) = sigmoid(z), z = w a(L-1) + b, with w, b giving a(L) = 0.66."""
+    z = math.log(A_L / (1 - A_L))
+    w = ag.tensor(np.float64(1.0), requires_grad=True)
+    b = ag.tensor(np.float64(z - A_PREV), requires_grad=True)
+    a = ag.tensor(np.float64(A_PREV))
+    y = ag.tensor(np.float64(Y))
+    w.name, b.name, a.name, y.name = "w(L)", "b(L)", "a(L-1)", "y"
+    cost = (ag.sigmoid(w * a + b) - y) ** 2
     return cost, w, b
 
 
-def test_graph_has_one_node_per_op_and_per_tensor():
+def counts(source):
+    boxes = len(re.findall(r"shape=box", source))
+    ellipses = len(re.findall(r"shape=ellipse", source))
+    edges = source.count("->")
+    return boxes, ellipses, edges
+
+
+# ---- the graph as DOT ----------------------------------------------------------------------------
+
+
+def test_one_box_per_tensor_one_ellipse_per_op_and_an_edge_per_use():
     cost, _, _ = slide_graph()
+    graph = viz.build_graph(cost)
     source = viz.draw_graph(cost).source
-    ops = ["mul", "add", "sigmoid", "sub", "pow"]
-    for op in ops:
-        assert f"label={op} " in source
-    # 5 op nodes; tensors: w, b, 4 intermediates, the output
-    assert source.count("shape=ellipse") == len(ops)
-    assert source.count("shape=box") == 2 + 4 + 1
-    assert source.count("->") == 5 + 6  # each op -> its output; each tensor input -> its op
+    # tensors: w, a, b, y (4 leaves/inputs) + mul, add, sigmoid, sub outputs + the cost
+    assert len(graph.tensors) == 9 and len(graph.ops) == 5
+    boxes, ellipses, edges = counts(source)
+    assert (boxes, ellipses) == (9, 5)
+    # each op: one edge to its output, one from each tensor input (the exponent 2 is an attribute)
+    assert edges == 5 + sum(len(op.inputs) for op in graph.ops.values()) == 5 + 8
+    assert "pow\\nexponent=2" in source or "pow\nexponent=2" in source
 
 
-def test_leaves_show_names_values_and_grads_after_backward():
+def test_labels_carry_names_shapes_values_and_gradients_when_asked():
     cost, w, _ = slide_graph()
     cost.backward(retain_graph=True)
     source = viz.draw_graph(cost).source
-    assert "w\nfloat32[]\nvalue 0.5" in source
+    assert "w(L)\nfloat64[]\nvalue 1." in source
+    assert "a(L-1)\nfloat64[]\nvalue 0.48" in source
     assert f"grad {np.array2string(w.grad.numpy(), precision=4)}" in source
+    bare = viz.draw_graph(cost, show_values=False, show_grads=False, show_shapes=False).source
+    assert "value" not in bare and "grad" not in bare and "float64" not in bare
+
+
+def test_large_values_are_summarised():
+    x = ag.tensor(np.arange(100.0), requires_grad=True)
+    source = viz.draw_graph((x * 2).sum()).source
+    assert "mean 49.5, min 0, max 99" in source
+
+
+def test_module_parameters_are_named_and_styled_apart_from_inputs():
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    x = ag.tensor([[0.5, -1.0]])
+    source = viz.draw_graph(model(x).sum(), params=model).source
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
+        assert f'"{name}\n' in source
+    param_fill = viz.STYLES["param"]["fillcolor"]
+    input_fill = viz.STYLES["input"]["fillcolor"]
+    assert len(re.findall(re.escape(param_fill), source)) == 4
+    assert len(re.findall(re.escape(input_fill), source)) == 1
+
+
+def test_a_graph_beyond_max_nodes_is_refused_with_a_way_out():
+    x = ag.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(30):
+        y = y * 1.0
+    with pytest.raises(ValueError, match=r"more than max_nodes=10 ops.*draw_graph\(hidden\)"):
+        viz.draw_graph(y, max_nodes=10)
+    assert counts(viz.draw_graph(y, max_nodes=None).source)[1] == 30
+
+
+def test_text_tree_works_without_graphviz(monkeypatch):
+    monkeypatch.setattr(viz, "find_dot", lambda: None)
+    cost, _, _ = slide_graph()
+    text = viz.graph_text(cost)
+    assert text.splitlines()[0].startswith("output float64[] = pow(exponent=2)")
+    assert "w(L) float64[]" in text and "a(L-1) float64[]" in text
+    assert viz.draw_graph(cost).source.startswith("digraph")  # DOT source needs no renderer
+    with pytest.raises(RuntimeError, match="apt install graphviz"):
+        viz.render(viz.draw_graph(cost), "never.svg")
+
+
+# ---- rendering, with a real renderer -------------------------------------------------------
 
 
 def test_a_renderer_is_found():
@@ -41,26 +107,93 @@ def test_a_renderer_is_found():
     assert viz.find_dot() is not None
 
 
-@pytest.mark.parametrize("fmt", ["svg", "png"])
-def test_render_writes_a_real_image(tmp_path, fmt):
+def test_render_svg_is_valid_xml_with_a_text_per_label(tmp_path):
     cost, _, _ = slide_graph()
-    path = viz.render(viz.draw_graph(cost), tmp_path / f"graph.{fmt}")
-    data = path.read_bytes()
-    assert data.startswith(b"\x89PNG") if fmt == "png" else b"<svg" in data
-    if fmt == "svg":
-        assert b"sigmoid" in data
+    path = viz.render(viz.draw_graph(cost), tmp_path / "graph.svg")
+    root = ET.fromstring(path.read_bytes())
+    assert root.tag.endswith("svg")
+    texts = [t.text for t in root.iter() if t.tag.endswith("text")]
+    assert "sigmoid" in texts and "w(L)" in texts
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_render_without_a_renderer_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "find_dot", lambda: None)
+def test_render_png(tmp_path):
     cost, _, _ = slide_graph()
-    with pytest.raises(RuntimeError, match="apt install graphviz"):
-        viz.render(viz.draw_graph(cost), tmp_path / "graph.svg")
-    assert not (tmp_path / "graph.svg").exists()
+    data = viz.render(viz.draw_graph(cost), tmp_path / "graph.png").read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000
 
 
 def test_render_rejects_unknown_formats(tmp_path):
     cost, _, _ = slide_graph()
     with pytest.raises(ValueError, match="svg, png or pdf"):
         viz.render(viz.draw_graph(cost), tmp_path / "graph.gif")
+
+
+def test_jupyter_shows_a_tensor_as_text_and_its_graph_as_svg(monkeypatch):
+    cost, _, _ = slide_graph()
+    bundle = cost._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(cost)
+    ET.fromstring(bundle["image/svg+xml"])
+    assert "image/svg+xml" in viz.draw_graph(cost)._repr_mimebundle_()
+    monkeypatch.setattr(viz, "find_dot", lambda: None)
+    assert set(cost._repr_mimebundle_()) == {"text/plain"}
+
+
+# ---- backprop, step by step ------------------------------------------------------------------
+
+
+def test_the_replay_is_a_real_backward():
+    cost, w, b = slide_graph()
+    steps = viz.backward_steps(cost)
+    cost2, w2, b2 = slide_graph()
+    cost2.backward()
+    assert w.grad.item() == w2.grad.item() and b.grad.item() == b2.grad.item()
+    with pytest.raises(RuntimeError, match="second time"):
+        cost.backward()  # the graph was freed, as after backward()
+    assert [s.op for s in steps] == ["pow", "sub", "sigmoid", "add", "mul"]
+
+
+def test_the_slides_chain_rule_appears_step_by_step():
+    """dC0/dw(L) = a(L-1) * sigmoid'(z(L)) * 2 (a(L) - y), with the slide's numbers."""
+    cost, w, _ = slide_graph()
+    steps = viz.backward_steps(cost)
+    pow_step, _, sigmoid_step, _, mul_step = steps
+    assert pow_step.sent["sub 1"] == pytest.approx(2 * (A_L - Y))
+    assert sigmoid_step.derivative == "sigmoid(x) (1 - sigmoid(x))"
+    assert sigmoid_step.upstream == pytest.approx(2 * (A_L - Y))
+    expected = A_PREV * A_L * (1 - A_L) * 2 * (A_L - Y)
+    assert mul_step.sent["w(L)"] == pytest.approx(expected)
+    assert mul_step.grads["w(L)"] == pytest.approx(expected) == w.grad.item()
+    assert "local derivative: sigmoid(x) (1 - sigmoid(x))" in str(steps)
+
+
+def test_gradients_so_far_accumulate_over_fan_out():
+    x = ag.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x.name = "x"
+    y = (x * x + x).sum()                 # x feeds two ops: two steps send to it
+    steps = viz.backward_steps(y)
+    sends = [s.sent["x"] for s in steps if "x" in s.sent]
+    assert len(sends) == 2                # mul sends x + x (x * x), add sends 1
+    np.testing.assert_allclose(steps[-1].grads["x"], 2 * np.array([1.0, 2.0]) + 1)
+    np.testing.assert_allclose(sum(sends), x.grad.numpy())
+
+
+def test_frames_render_as_numbered_images_with_the_active_op_highlighted(tmp_path):
+    cost, _, _ = slide_graph()
+    steps = viz.backward_steps(cost)
+    paths = steps.render_frames(tmp_path, format="png")
+    assert [p.name for p in paths] == [f"step_{i:03d}.png" for i in range(5)]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+    source = steps.digraph(2).source
+    assert source.count(viz.ACTIVE_OP_STYLE["fillcolor"]) == 1
+    assert "local derivative: sigmoid(x) (1 - sigmoid(x))" in source
+
+
+def test_html_page_is_self_contained_with_a_slider_over_the_frames(tmp_path):
+    cost, _, _ = slide_graph()
+    page = viz.backward_steps(cost).to_html(tmp_path / "bp.html").read_text()
+    assert '<input type="range"' in page and 'max="4"' in page
+    assert page.count('class="frame"') == 5 and page.count("<svg") == 5
+    assert "http://" not in page.split("<svg")[0] and "<script src" not in page
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        ET.fromstring(svg)

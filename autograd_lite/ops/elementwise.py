@@ -52,9 +52,9 @@ def neg(x):
 @primitive(lambda g, out, x, y: g * y * x ** (y - 1),
            lambda g, out, x, y: g * out * np.log(np.where(x == 0, 1, x)),
            domain=("positive", "real"), derivative="d/dx = y x^(y-1), d/dy = x^y log(x)")
-def pow(x, y):
-    """x ** y, with a tensor or scalar exponent."""
-    return np.power(x, y)
+def pow(x, exponent):
+    """x ** exponent, with a tensor or scalar exponent."""
+    return np.power(x, exponent)
 
 
 # ---- unary functions -------------------------------------------------------------------------

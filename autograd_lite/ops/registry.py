@@ -57,6 +57,8 @@ class Op:
         self.vjps = vjps
         self.nin = nin
         self.param_names = tuple(p.name for p in positional[nin:])
+        self.input_names = tuple(p.name for p in positional[:nin])
+        self.param_defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self.reads = tuple(_reads(rule, nin) for rule in vjps or ())
         self.view = view
         self.kind = kind
