@@ -360,9 +360,13 @@ class BackwardTrace(list):
     def __str__(self):
         return "\n".join(step.describe() for step in self)
 
-    def digraph(self, i: int, **options):
+    def digraph(self, i: int | None = None, **options):
         """The graph as it stands after step ``i``: that op highlighted, the gradients it sent
-        on its input edges, every tensor's gradient so far in its box."""
+        on its input edges, every tensor's gradient so far in its box. Without ``i``: the whole
+        graph after backward, every tensor (intermediates too) with its gradient."""
+        if i is None:
+            return to_digraph(self.graph, grads=self[-1].grads_by_key if self else None,
+                              **options)
         step = self[i]
         return to_digraph(self.graph, active=step.node, grads=step.grads_by_key,
                           sent=step.sent_by_key, **options)

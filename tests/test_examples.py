@@ -45,3 +45,17 @@ def test_readme_train_a_model_section_trains_and_round_trips_a_checkpoint(tmp_pa
     with ag.no_grad():
         assert ag.accuracy(model(ag.tensor(X_te)), y_te) >= 0.95
     assert (tmp_path / "moons.npz").is_file()
+
+
+def test_draw_graph_example_writes_the_graph_and_the_backward_page(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "draw_graph.py"), "--out",
+                             str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    svg = (tmp_path / "mlp_graph.svg").read_text()
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias", "loss"):
+        assert f">{name}<" in svg
+    assert "grad" in svg
+    page = (tmp_path / "mlp_backward.html").read_text()
+    printed_steps = re.findall(r"^step \d+: backward of", result.stdout, re.M)
+    assert len(printed_steps) > 5  # one per op of the forward pass
+    assert page.count('class="frame"') == len(printed_steps)
