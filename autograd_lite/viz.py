@@ -131,10 +131,17 @@ def _param_names(params):
 
 
 def _summary(a: np.ndarray, small: int = 6) -> str:
-    """A few numbers in full; more as mean / min / max."""
+    """A few numbers in full (4 significant digits); more as mean / min / max."""
+    a = np.asarray(a)
     if a.size <= small:
-        return np.array2string(np.asarray(a), precision=4, separator=", ", suppress_small=True)
+        return _numbers(a.tolist())
     return f"mean {a.mean():.4g}, min {a.min():.4g}, max {a.max():.4g}"
+
+
+def _numbers(values) -> str:
+    if isinstance(values, list):
+        return "[" + ", ".join(_numbers(v) for v in values) + "]"
+    return f"{values:.4g}" if isinstance(values, float) else str(values)
 
 
 def _attrs(node) -> str:
@@ -246,24 +253,37 @@ def to_digraph(graph: Graph, *, show_values=True, show_grads=True, show_shapes=T
     dot = graphviz.Digraph(graph_attr={"rankdir": rankdir},
                            node_attr={"fontsize": "10", "fontname": "Helvetica"},
                            edge_attr={"fontsize": "9", "fontname": "Helvetica"})
+    # DOT lines are written directly into the Digraph's body: graphviz's per-call quoting would
+    # be most of the time for a large graph
+    lines = dot.body
     ids = {key: f"t{i}" for i, key in enumerate(graph.tensors)}
     for key, info in graph.tensors.items():
         grad = grads.get(key) if grads is not None else None
-        dot.node(ids[key], _tensor_label(info, show_values, show_grads, show_shapes, grad),
-                 shape="box", **STYLES[info.kind])
+        label = _tensor_label(info, show_values, show_grads, show_shapes, grad)
+        style = _attrs_text(STYLES[info.kind])
+        lines.append(f"\t{ids[key]} [label={_quote(label)} shape=box{style}]\n")
     for j, (node, op) in enumerate(graph.ops.items()):
         label = op.name + (f"\n{op.attrs}" if op.attrs else "")
         if node is active and op.derivative:
             label += f"\nlocal derivative: {op.derivative}"
-        dot.node(f"op{j}", label, **(ACTIVE_OP_STYLE if node is active else OP_STYLE))
-        dot.edge(f"op{j}", ids[op.output])
+        style = ACTIVE_OP_STYLE if node is active else OP_STYLE
+        lines.append(f"\top{j} [label={_quote(label)}{_attrs_text(style)}]\n")
+        lines.append(f"\top{j} -> {ids[op.output]}\n")
         for key in op.inputs:
-            edge = {}
+            edge = ""
             if node is active and sent is not None and key in sent:
-                edge = {"label": f"grad {_summary(sent[key])}", "color": "#e03131",
-                        "fontcolor": "#e03131"}
-            dot.edge(ids[key], f"op{j}", **edge)
+                edge = (f" [label={_quote('grad ' + _summary(sent[key]))} color=\"#e03131\" "
+                        f"fontcolor=\"#e03131\"]")
+            lines.append(f"\t{ids[key]} -> op{j}{edge}\n")
     return dot
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _attrs_text(attrs: dict) -> str:
+    return "".join(f" {k}={_quote(v)}" for k, v in attrs.items())
 
 
 def draw_graph(root_or_roots, *, show_values: bool = True, show_grads: bool = True,

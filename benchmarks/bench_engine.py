@@ -2,7 +2,8 @@
 
 W1: a chain of 200 small ops cycling add, mul by a scalar, tanh, exp, forward + backward, on
 shapes (1,) and (64,): microseconds per op. Diagnostics: what anomaly mode (off) and provenance
-cost per op. Memory: RSS across 1,000 training steps (flat = no graph leak). W4: chains of
+cost per op. Memory: RSS across 1,000 training steps (flat = no graph leak). W6: DOT source of
+a 10,000-op graph. W4: chains of
 10^4..10^6 ops (each in a fresh process): forward + backward seconds and peak RSS. Quote medians
 and ratios, not single times.
 
@@ -103,6 +104,24 @@ def diagnostics_cost(repeats):
     ]
 
 
+def graph_drawing(repeats, n_ops=10_000):
+    """W6: DOT source for a graph of 10,000 ops (values and gradients included)."""
+    from autograd_lite import viz
+
+    x = ag.tensor(np.ones(4, np.float32), requires_grad=True)
+    y = x
+    for i in range(n_ops):
+        y = ag.tanh(y) if i % 2 else y * 0.5
+    times = []
+    for _ in range(max(3, repeats // 5)):
+        start = time.perf_counter()
+        source = viz.draw_graph(y, max_nodes=None).source
+        times.append(time.perf_counter() - start)
+    assert source.count('shape="ellipse"') == n_ops
+    return [f"| W6 DOT source of a {n_ops:,}-op graph | {statistics.median(times):.2f} s "
+            f"({min(times):.2f}-{max(times):.2f}) | - | - |"]
+
+
 def current_rss_mib():
     """Resident memory now (Linux /proc; elsewhere the peak, which can only grow)."""
     try:
@@ -174,6 +193,7 @@ def main():
                      f"{statistics.median(ours) / statistics.median(floor):.1f}x |")
     lines += diagnostics_cost(args.repeats)
     lines += training_memory()
+    lines += graph_drawing(args.repeats)
     depth = 10**4
     while depth <= args.max_depth:
         r = deep_chain(depth)

@@ -26,8 +26,8 @@ def slide_graph():
 
 
 def counts(source):
-    boxes = len(re.findall(r"shape=box", source))
-    ellipses = len(re.findall(r"shape=ellipse", source))
+    boxes = len(re.findall(r'shape="?box', source))
+    ellipses = len(re.findall(r'shape="?ellipse', source))
     edges = source.count("->")
     return boxes, ellipses, edges
 
@@ -45,16 +45,16 @@ def test_one_box_per_tensor_one_ellipse_per_op_and_an_edge_per_use():
     assert (boxes, ellipses) == (9, 5)
     # each op: one edge to its output, one from each tensor input (the exponent 2 is an attribute)
     assert edges == 5 + sum(len(op.inputs) for op in graph.ops.values()) == 5 + 8
-    assert "pow\\nexponent=2" in source or "pow\nexponent=2" in source
+    assert "pow\nexponent=2" in source
 
 
 def test_labels_carry_names_shapes_values_and_gradients_when_asked():
     cost, w, _ = slide_graph()
     cost.backward(retain_graph=True)
     source = viz.draw_graph(cost).source
-    assert "w(L)\nfloat64[]\nvalue 1." in source
+    assert "w(L)\nfloat64[]\nvalue 1\n" in source
     assert "a(L-1)\nfloat64[]\nvalue 0.48" in source
-    assert f"grad {np.array2string(w.grad.numpy(), precision=4)}" in source
+    assert f"grad {w.grad.item():.4g}" in source
     bare = viz.draw_graph(cost, show_values=False, show_grads=False, show_shapes=False).source
     assert "value" not in bare and "grad" not in bare and "float64" not in bare
 
