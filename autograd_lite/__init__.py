@@ -1,6 +1,6 @@
 """autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch."""
 
-from . import data, datasets, io, nn, ops, optim
+from . import data, datasets, diagnostics, io, nn, ops, optim, plot
 from .creation import (
     arange,
     default_generator,
@@ -98,6 +98,8 @@ __all__ = [
     "optim",
     "data",
     "datasets",
+    "diagnostics",
+    "plot",
     "io",
     "save",
     "load",

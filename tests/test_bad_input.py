@@ -396,6 +396,7 @@ EXEMPT = {
     "accuracy": "a metric: tests/test_training.py",
     "optim": "the optim module: tests/test_optim.py", "data": "tests/test_data.py",
     "datasets": "tests/test_datasets.py", "io": "the checkpoint module: tests/test_io.py",
+    "diagnostics": "tests/test_diagnostics.py", "plot": "tests/test_plot.py",
     "save": "tests/test_io.py (unsupported values, atomicity)",
     "load": "tests/test_io.py (corrupted, truncated and foreign files)",
 }

@@ -394,3 +394,157 @@ def test_repr_nests_and_uses_thousands_separators():
 
 def test_num_parameters_counts_every_element_once():
     assert TwoLayer().num_parameters() == (2 * 3 + 3) + (3 * 1 + 1) + 1
+
+
+# ---- forward hooks -----------------------------------------------------------------------------
+
+
+class Affine(nn.Module):
+    """y = a * x + b, with a keyword argument to show kwargs reach forward untouched."""
+
+    def forward(self, x, b=0.0):
+        return x * 2.0 + b
+
+
+def test_forward_hook_sees_module_inputs_and_output_after_forward():
+    m = Affine()
+    calls = []
+    m.register_forward_hook(lambda mod, inputs, out: calls.append((mod, inputs, out)))
+    x = ag.tensor([1.0, 2.0])
+    y = m(x)
+    assert len(calls) == 1
+    mod, inputs, out = calls[0]
+    assert mod is m and out is y
+    assert isinstance(inputs, tuple) and len(inputs) == 1 and inputs[0] is x
+    np.testing.assert_array_equal(out.numpy(), [2.0, 4.0])
+
+
+def test_forward_hook_return_replaces_output_and_none_keeps_it():
+    m = Affine()
+    m.register_forward_hook(lambda mod, inputs, out: None)
+    m.register_forward_hook(lambda mod, inputs, out: out + 100.0)
+    m.register_forward_hook(lambda mod, inputs, out: out * -1.0)  # sees the previous hook's
+    np.testing.assert_array_equal(m(ag.tensor([1.0])).numpy(), [-102.0])
+
+
+def test_forward_hooks_run_in_registration_order():
+    m = Affine()
+    order = []
+    for i in range(3):
+        m.register_forward_hook(lambda mod, inputs, out, i=i: order.append(i))
+    m(ag.tensor([0.0]))
+    assert order == [0, 1, 2]
+
+
+def test_removing_a_forward_hook_stops_it_and_removing_twice_is_harmless():
+    m = Affine()
+    calls = []
+    keep = m.register_forward_hook(lambda mod, inputs, out: calls.append("keep"))
+    handle = m.register_forward_hook(lambda mod, inputs, out: calls.append("gone"))
+    m(ag.tensor([0.0]))
+    handle.remove()
+    handle.remove()
+    m(ag.tensor([0.0]))
+    assert calls == ["keep", "gone", "keep"]
+    keep.remove()
+    m(ag.tensor([0.0]))
+    assert calls == ["keep", "gone", "keep"]
+
+
+@pytest.mark.parametrize("pre", [False, True])
+def test_a_hook_may_remove_itself_while_running(pre):
+    m = Affine()
+    calls = []
+    handles = []
+
+    def once(*args):
+        calls.append("once")
+        handles[0].remove()
+
+    def always(*args):
+        calls.append("always")
+
+    register = m.register_forward_pre_hook if pre else m.register_forward_hook
+    handles.append(register(once))
+    register(always)
+    m(ag.tensor([0.0]))
+    m(ag.tensor([0.0]))
+    assert calls == ["once", "always", "always"]
+
+
+def test_module_without_hooks_skips_the_hook_path(monkeypatch):
+    m = Affine()
+    handle = m.register_forward_hook(lambda mod, inputs, out: None)
+    handle.remove()
+
+    def fail(self, args, kwargs):
+        raise AssertionError("hook path taken without hooks")
+
+    monkeypatch.setattr(nn.Module, "_call_with_hooks", fail)
+    np.testing.assert_array_equal(m(ag.tensor([1.0])).numpy(), [2.0])
+
+
+def test_pre_hook_replaces_inputs_and_wraps_a_non_tuple_return():
+    m = Affine()
+    seen = []
+    m.register_forward_pre_hook(lambda mod, inputs: seen.append(inputs))
+    m.register_forward_pre_hook(lambda mod, inputs: inputs[0] + 1.0)  # not a tuple: wrapped
+    m.register_forward_pre_hook(lambda mod, inputs: seen.append(inputs))
+    m.register_forward_pre_hook(lambda mod, inputs: (inputs[0] * 10.0,))
+    post = []
+    m.register_forward_hook(lambda mod, inputs, out: post.append(inputs))
+    x = ag.tensor([1.0])
+    np.testing.assert_array_equal(m(x).numpy(), [(1.0 + 1.0) * 10.0 * 2.0])
+    assert len(seen[0]) == 1 and seen[0][0] is x  # the first pre-hook sees the original
+    assert isinstance(seen[1], tuple) and len(seen[1]) == 1  # the Tensor was wrapped
+    np.testing.assert_array_equal(seen[1][0].numpy(), [2.0])
+    assert isinstance(post[0], tuple) and len(post[0]) == 1
+    np.testing.assert_array_equal(post[0][0].numpy(), [20.0])  # the forward hook sees new inputs
+
+
+def test_pre_hook_runs_before_forward_and_keyword_arguments_pass_through(monkeypatch):
+    m = Affine()
+    events = []
+    m.register_forward_pre_hook(lambda mod, inputs: events.append("pre"))
+    m.register_forward_hook(lambda mod, inputs, out: events.append("post"))
+    original = Affine.forward
+    monkeypatch.setattr(Affine, "forward",
+                        lambda self, x, b=0.0: events.append("forward") or original(self, x, b))
+    out = m(ag.tensor([1.0]), b=5.0)
+    assert events == ["pre", "forward", "post"]
+    np.testing.assert_array_equal(out.numpy(), [7.0])
+
+
+def test_removed_pre_hook_no_longer_changes_inputs():
+    m = Affine()
+    handle = m.register_forward_pre_hook(lambda mod, inputs: (inputs[0] * 0.0,))
+    np.testing.assert_array_equal(m(ag.tensor([3.0])).numpy(), [0.0])
+    handle.remove()
+    np.testing.assert_array_equal(m(ag.tensor([3.0])).numpy(), [6.0])
+
+
+def test_hooks_on_a_submodule_fire_when_the_parent_is_called():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    captured = {}
+    model[1].register_forward_hook(lambda mod, inputs, out: captured.update(relu=out.numpy()))
+    x = ag.tensor([[1.0, -2.0], [0.5, 0.5]])
+    model(x)
+    expected = np.maximum(model[0](x).numpy(), 0)
+    np.testing.assert_allclose(captured["relu"], expected)
+
+
+def test_gradient_flows_through_a_replaced_output():
+    m = nn.Linear(2, 1)
+    x = ag.tensor([[1.0, 3.0]])
+    m(x).sum().backward()
+    plain = m.weight.grad.numpy().copy()
+    m.zero_grad()
+    m.register_forward_hook(lambda mod, inputs, out: out * 3.0)
+    m(x).sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), 3.0 * plain)
+
+
+@pytest.mark.parametrize("register", ["register_forward_hook", "register_forward_pre_hook"])
+def test_registering_a_non_callable_hook_is_a_type_error(register):
+    with pytest.raises(TypeError, match=f"{register}: expected a callable, got int"):
+        getattr(Affine(), register)(3)

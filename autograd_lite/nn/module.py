@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import RemovableHandle, Tensor
 
 
 class Parameter(Tensor):
@@ -48,6 +48,9 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        # forward hooks, in registration order: ("pre", hook) and ("post", hook) entries in one
+        # list, so calling a module without hooks costs a single emptiness check
+        object.__setattr__(self, "_forward_hooks", [])
 
     # --- attribute registration ---------------------------------------------------------------
 
@@ -102,7 +105,52 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not self._forward_hooks:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        # snapshots: a hook may remove itself (or another) while running
+        for kind, hook in tuple(self._forward_hooks):
+            if kind == "pre":
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for kind, hook in tuple(self._forward_hooks):
+            if kind == "post":
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
+        return output
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before each forward; ``inputs`` is the tuple of
+        positional arguments. A non-None return replaces them (a non-tuple is wrapped in one).
+        Returns a handle whose ``remove()`` unregisters the hook.
+
+        >>> handle = layer.register_forward_pre_hook(lambda m, inputs: (inputs[0] * 2,))
+        >>> handle.remove()
+        """
+        return self._add_forward_hook("pre", hook, "register_forward_pre_hook")
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after each forward (``inputs``: the tuple of
+        positional arguments forward received); a non-None return replaces the output.
+        Returns a handle whose ``remove()`` unregisters the hook.
+
+        >>> seen = []
+        >>> handle = model.fc1.register_forward_hook(lambda m, inputs, out: seen.append(out))
+        >>> handle.remove()
+        """
+        return self._add_forward_hook("post", hook, "register_forward_hook")
+
+    def _add_forward_hook(self, kind, hook, caller):
+        if not callable(hook):
+            raise TypeError(f"{caller}: expected a callable, got {type(hook).__name__}")
+        entry = (kind, hook)
+        self._forward_hooks.append(entry)
+        return RemovableHandle(self._forward_hooks, entry)
 
     # --- traversal ----------------------------------------------------------------------------
 
