@@ -74,8 +74,13 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
+def _shape(shape):
+    """Accept both ``zeros(2, 3)`` and ``zeros((2, 3))``."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
 def _filled(shape, value, dtype, requires_grad):
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = _shape(shape)
     return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -137,7 +142,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
 def randn(*shape, dtype=np.float32, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples; seed with ``manual_seed`` or pass a numpy ``generator``."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = _shape(shape)
     gen = _gen(generator, "randn")
     return Tensor(gen.standard_normal(shape).astype(_dtype(dtype, "randn")),
                   requires_grad=requires_grad)
@@ -147,7 +152,7 @@ def randn(*shape, dtype=np.float32, requires_grad: bool = False,
 def rand(*shape, dtype=np.float32, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1); seed with ``manual_seed`` or pass a numpy ``generator``."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = _shape(shape)
     gen = _gen(generator, "rand")
     return Tensor(gen.random(shape).astype(_dtype(dtype, "rand")), requires_grad=requires_grad)
 
