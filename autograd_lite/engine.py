@@ -22,12 +22,16 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep  # frames here
 # ---------------------------------------------------------------------------------------------
 # Grad mode: thread-local, as in PyTorch.
 
-_mode = threading.local()
+class _GradModeState(threading.local):
+    enabled = True  # each thread starts with grad enabled
+
+
+grad_mode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:
     """True when ops record a graph (the default); False inside ``no_grad()``."""
-    return getattr(_mode, "enabled", True)
+    return grad_mode.enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -37,11 +41,11 @@ class _GradMode(contextlib.ContextDecorator):
 
     def __enter__(self):
         self.prev = is_grad_enabled()
-        _mode.enabled = self.mode
+        grad_mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self.prev
+        grad_mode.enabled = self.prev
         return False
 
     def _recreate_cm(self):  # a fresh object per decorated call: re-entrant and thread-safe
@@ -88,13 +92,13 @@ class set_grad_enabled(_GradMode):
                             f"{type(mode).__name__}")
         self.mode = bool(mode)
         self.prev = is_grad_enabled()
-        _mode.enabled = self.mode  # takes effect at once, as torch.set_grad_enabled does
+        grad_mode.enabled = self.mode  # takes effect at once, as torch.set_grad_enabled does
 
     def __enter__(self):
         return self  # __init__ already switched; __exit__ restores what was there before
 
     def __call__(self, fn):
-        _mode.enabled = self.prev  # used as a decorator: creating it must not flip the mode
+        grad_mode.enabled = self.prev  # used as a decorator: creating it must not flip the mode
         return super().__call__(fn)
 
 

@@ -29,12 +29,14 @@ import traceback
 import numpy as np
 
 from .. import engine
-from ..engine import Node, is_grad_enabled, version_counter
+from ..engine import Node, version_counter
+from ..engine import grad_mode as _grad_mode
 
 REGISTRY: dict[str, Op] = {}
 
 _Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
 _NUMERIC_KINDS = frozenset("biuf")
+_PACKAGE_DIR = engine.PACKAGE_DIR
 
 
 def bind_tensor_class(cls):
@@ -97,7 +99,7 @@ class Op:
             out = np.asarray(out)
         if engine.anomaly_enabled:
             engine.check_forward(self.name, arrays, out)
-        if inputs and is_grad_enabled() and out.dtype.kind == "f":  # int results never require grad
+        if inputs and _grad_mode.enabled and out.dtype.kind == "f":  # int results never need grad
             result = _Tensor._make(out, Node(self, tuple(arrays), params or None, out,
                                              tuple(inputs)))
             self._watch(result, args, inputs)
@@ -112,7 +114,9 @@ class Op:
         """Note where the op was created, and the versions of the tensors its rules will read,
         so that backward can refuse values modified in place since the forward."""
         node = result.grad_fn
-        frame = engine.user_frame(sys._getframe(2))
+        frame = sys._getframe(2)  # the user's line: the first frame outside autograd_lite
+        while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            frame = frame.f_back
         node.where = (frame.f_code.co_filename, frame.f_lineno)
         if engine.anomaly_enabled:
             node.stack = "".join(traceback.format_stack(frame))
