@@ -72,12 +72,13 @@ def _predict(model_or_fn, points: np.ndarray, batch_size: int = 8192) -> np.ndar
 
 
 def plot_loss(history_or_train, val=None, *, ax=None, title: str | None = None,
-              log: bool = False):
+              log: bool = False, xlabel: str = "epoch"):
     """Training (and validation) loss per epoch, epochs numbered from 1 as ``fit`` prints them.
 
     Takes a ``History`` (its ``best_epoch`` is marked) or a list of training losses and an
     optional list of validation losses (the epoch of the lowest validation loss is marked).
-    ``log=True`` uses a log-scaled loss axis. Returns the Axes.
+    ``log=True`` uses a log-scaled loss axis; ``xlabel`` names the x axis (e.g. "step" for
+    per-update losses such as ``History.batch_loss``). Returns the Axes.
 
     >>> ax = plot_loss(history)
     >>> ax = plot_loss([0.9, 0.5, 0.4], val=[1.0, 0.7, 0.8])  # best epoch: 2
@@ -114,7 +115,7 @@ def plot_loss(history_or_train, val=None, *, ax=None, title: str | None = None,
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")

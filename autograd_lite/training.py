@@ -33,10 +33,12 @@ def accuracy(output, target, threshold: float = 0.5) -> float:
 
 class History:
     """Per-epoch losses and metrics from ``fit``: ``train_loss``, ``val_loss`` and, per metric
-    name, ``metrics['train_accuracy']`` / ``metrics['val_accuracy']`` lists."""
+    name, ``metrics['train_accuracy']`` / ``metrics['val_accuracy']`` lists; ``batch_loss`` holds
+    the loss of every training step (the noisy curve of stochastic gradient descent)."""
 
     def __init__(self):
         self.train_loss: list[float] = []
+        self.batch_loss: list[float] = []  # every step's loss, for per-update loss curves
         self.val_loss: list[float] = []
         self.metrics: dict[str, list[float]] = {}
         self.best_epoch: int | None = None
@@ -194,7 +196,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
                 loss.backward()
                 optimizer.step()
                 n = len(x)
-                total += loss.item() * n
+                step_loss = loss.item()
+                history.batch_loss.append(step_loss)
+                total += step_loss * n
                 count += n
                 for name, fn in metrics.items():
                     sums[name] += fn(out, y) * n

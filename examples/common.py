@@ -1,6 +1,7 @@
 """What every example shares: its command-line options and where its files go."""
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -13,6 +14,8 @@ def parse_args(name: str, description: str, argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quick", action="store_true",
                         help="a few seconds of training instead of the full run")
+    if argv is None and "ipykernel" in sys.modules:
+        argv = []  # run as a notebook: the kernel's own arguments are not ours
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     return args

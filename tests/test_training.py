@@ -457,3 +457,10 @@ def test_accuracy_of_probabilities_thresholds_at_one_half():
 
 def test_accuracy_returns_a_python_float():
     assert type(ag.accuracy(np.array([[1.0, 0.0]]), np.array([0]))) is float
+
+
+def test_history_keeps_every_steps_loss():
+    loader = batches(np.zeros((6, 1)), np.zeros((6, 1)), 2)  # 3 batches per epoch
+    history = ag.fit(Offset(w=0.5), nn.MSELoss(), NoOpOptimizer(), loader, epochs=2,
+                     progress=False)
+    assert history.batch_loss == [0.25] * 6  # (0.5 - 0)^2 at every step
