@@ -157,6 +157,15 @@ def _attrs(node) -> str:
     return ", ".join(parts)
 
 
+def _derivative(node) -> str | None:
+    """The op's local derivative, for the inputs that receive a gradient (``d/dx = y``)."""
+    formula = getattr(node.op, "derivative", None)
+    if not isinstance(formula, tuple):
+        return formula
+    names = node.op.input_names
+    return ", ".join(f"d/d{names[i]} = {formula[i]}" for i, _ in node.inputs)
+
+
 def _same(a, b) -> bool:
     try:
         return bool(a == b) and type(a) is type(b)
@@ -210,8 +219,9 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
             if isinstance(dest, Node):
                 if dest not in graph.tensors:
                     value = args[i] if i < len(args) else None
-                    graph.tensors[dest] = TensorInfo(f"{dest.name} {next(counter)}",
-                                                     "intermediate", value)
+                    label = (name_of_array(value) if value is not None else None) or \
+                        f"{dest.name} {next(counter)}"
+                    graph.tensors[dest] = TensorInfo(label, "intermediate", value)
                     stack.append(dest)
                 inputs.append(dest)
             elif dest is not None:
@@ -224,21 +234,19 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
                     graph.tensors[key] = TensorInfo(label, "input", args[i])
                 inputs.append(key)
         where = f"{os.path.basename(node.where[0])}:{node.where[1]}" if node.where else ""
-        graph.ops[node] = OpInfo(node.name, _attrs(node), getattr(node.op, "derivative", None),
-                                 inputs, node, where)
+        graph.ops[node] = OpInfo(node.name, _attrs(node), _derivative(node), inputs, node, where)
     return graph
 
 
 # ---- drawing ------------------------------------------------------------------------------------
 
 
-def _tensor_label(info: TensorInfo, show_values, show_grads, show_shapes, grad=None) -> str:
+def _tensor_label(info: TensorInfo, show_values, show_grads, show_shapes, grad) -> str:
     lines = [info.label]
     if show_shapes and info.value is not None:
         lines.append(f"{info.value.dtype}{list(info.value.shape)}")
     if show_values and info.value is not None:
         lines.append(f"value {_summary(info.value)}")
-    grad = info.grad if grad is None else grad
     if show_grads and grad is not None:
         lines.append(f"grad {_summary(grad)}")
     return "\n".join(lines)
@@ -258,7 +266,8 @@ def to_digraph(graph: Graph, *, show_values=True, show_grads=True, show_shapes=T
     lines = dot.body
     ids = {key: f"t{i}" for i, key in enumerate(graph.tensors)}
     for key, info in graph.tensors.items():
-        grad = grads.get(key) if grads is not None else None
+        # a frame of backward shows the gradients so far, the finished graph its .grad
+        grad = grads.get(key) if grads is not None else info.grad
         label = _tensor_label(info, show_values, show_grads, show_shapes, grad)
         style = _attrs_text(STYLES[info.kind])
         lines.append(f"\t{ids[key]} [label={_quote(label)} shape=box{style}]\n")

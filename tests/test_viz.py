@@ -197,3 +197,24 @@ def test_html_page_is_self_contained_with_a_slider_over_the_frames(tmp_path):
     assert "http://" not in page.split("<svg")[0] and "<script src" not in page
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         ET.fromstring(svg)
+
+
+def test_a_frame_shows_only_the_gradients_computed_so_far():
+    x = ag.tensor(np.float64(2.0), requires_grad=True)
+    x.name = "x"
+    steps = viz.backward_steps(ag.sigmoid(x * 3.0))
+    first = steps.digraph(0).source            # sigmoid ran; mul (and so x) not yet
+    assert re.search(r'"x\nfloat64\[\]\nvalue 2"', first)
+    assert "grad" not in first.split('"x\n')[1].split('"')[0]
+    assert f"grad {x.grad.item():.4g}" in steps.digraph(1).source
+
+
+def test_named_intermediates_keep_their_names_and_derivatives_name_only_inputs_with_grads():
+    w = ag.tensor(np.float64(0.5), requires_grad=True)
+    z = w * 0.48
+    z.name = "z(L)"
+    steps = viz.backward_steps(ag.sigmoid(z))
+    assert [s.op for s in steps] == ["sigmoid", "mul"]
+    assert steps[0].sent == {"z(L)": pytest.approx(steps[0].sent["z(L)"])}
+    assert steps[1].output == "z(L)"
+    assert steps[1].derivative == "d/dx = y"   # only w gets a gradient: no d/dy term

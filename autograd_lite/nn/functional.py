@@ -32,8 +32,9 @@ def leaky_relu(x, negative_slope: float = 0.01):
 
 
 def elu(x, alpha: float = 1.0):
-    """x where x > 0, else alpha * (e^x - 1) (exp of min(x, 0), so large x cannot overflow)."""
-    return _ops.where(_ops.gt(x, 0), x, alpha * (_ops.exp(_ops.minimum(x, 0)) - 1))
+    """x where x > 0, else alpha * (e^x - 1); at 0 the slope is alpha, as in PyTorch."""
+    negative = _ops.where(_ops.gt(x, 0), 0, x)  # exp of this cannot overflow
+    return _ops.where(_ops.gt(x, 0), x, alpha * (_ops.exp(negative) - 1))
 
 
 def gelu(x, approximate: str = "none"):
@@ -200,7 +201,7 @@ def _bce_grad_y(g, out, p, y):
 
 @primitive(_bce_grad_p, _bce_grad_y,
            kind="elementwise", domain=("probability", "probability"),
-           derivative="d/dp = (p - y) / (p (1 - p))")
+           derivative=("(p - y) / (p (1 - p))", "log(1 - p) - log(p)"))
 def binary_cross_entropy_elementwise(p, y):
     """-(y log p + (1 - y) log(1 - p)) per element, each log clamped at -100 (as PyTorch)."""
     with np.errstate(divide="ignore"):

@@ -12,7 +12,7 @@ from .registry import as_operand, check_dtype, primitive
 
 @primitive(lambda g, out, x, y: g,
            lambda g, out, x, y: g,
-           derivative="d/dx = 1, d/dy = 1")
+           derivative=("1", "1"))
 def add(x, y):
     """x + y, broadcasting."""
     return np.add(x, y)
@@ -20,7 +20,7 @@ def add(x, y):
 
 @primitive(lambda g, out, x, y: g,
            lambda g, out, x, y: -g,
-           derivative="d/dx = 1, d/dy = -1")
+           derivative=("1", "-1"))
 def sub(x, y):
     """x - y, broadcasting."""
     return np.subtract(x, y)
@@ -28,7 +28,7 @@ def sub(x, y):
 
 @primitive(lambda g, out, x, y: g * y,
            lambda g, out, x, y: g * x,
-           derivative="d/dx = y, d/dy = x")
+           derivative=("y", "x"))
 def mul(x, y):
     """x * y, broadcasting."""
     return np.multiply(x, y)
@@ -36,7 +36,7 @@ def mul(x, y):
 
 @primitive(lambda g, out, x, y: g / y,
            lambda g, out, x, y: -g * out / y,
-           domain=("real", "nonzero"), derivative="d/dx = 1/y, d/dy = -x/y^2")
+           domain=("real", "nonzero"), derivative=("1/y", "-x/y^2"))
 def div(x, y):
     """x / y (true division), broadcasting."""
     return np.true_divide(x, y)
@@ -51,7 +51,7 @@ def neg(x):
 # d/dy x^y = x^y log x; at x = 0 that is taken as 0 (as PyTorch does), negative x gives nan.
 @primitive(lambda g, out, x, y: g * y * x ** (y - 1),
            lambda g, out, x, y: g * out * np.log(np.where(x == 0, 1, x)),
-           domain=("positive", "real"), derivative="d/dx = y x^(y-1), d/dy = x^y log(x)")
+           domain=("positive", "real"), derivative=("exponent x^(exponent-1)", "x^exponent log(x)"))
 def pow(x, exponent):
     """x ** exponent, with a tensor or scalar exponent."""
     return np.power(x, exponent)
@@ -137,7 +137,8 @@ def relu(x):
 
 @primitive(lambda g, out, x, y: np.where(x == y, g / 2, g * (x > y)),
            lambda g, out, x, y: np.where(x == y, g / 2, g * (y > x)),
-           domain=("offgrid", "ongrid"), derivative="1 where x is the larger, else 0")
+           domain=("offgrid", "ongrid"),
+           derivative=("1 where x is larger", "1 where y is larger"))
 def maximum(x, y):
     """Elementwise larger of x and y, broadcasting."""
     return np.maximum(x, y)
@@ -145,7 +146,8 @@ def maximum(x, y):
 
 @primitive(lambda g, out, x, y: np.where(x == y, g / 2, g * (x < y)),
            lambda g, out, x, y: np.where(x == y, g / 2, g * (y < x)),
-           domain=("offgrid", "ongrid"), derivative="1 where x is the smaller, else 0")
+           domain=("offgrid", "ongrid"),
+           derivative=("1 where x is smaller", "1 where y is smaller"))
 def minimum(x, y):
     """Elementwise smaller of x and y, broadcasting."""
     return np.minimum(x, y)

@@ -25,7 +25,7 @@ def _matmul_vjp_y(g, out, x, y):
     return gy[..., 0] if y.ndim == 1 else gy
 
 
-@primitive(_matmul_vjp_x, _matmul_vjp_y, kind="matmul", derivative="d/dx = g y^T, d/dy = x^T g")
+@primitive(_matmul_vjp_x, _matmul_vjp_y, kind="matmul", derivative=("g y^T", "x^T g"))
 def matmul(x, y):
     """Matrix product x @ y, as numpy.matmul (vectors, matrices and stacks of matrices)."""
     return np.matmul(x, y)

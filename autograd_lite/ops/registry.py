@@ -16,7 +16,8 @@ A rule that needs one of our own ops (not a numpy function) calls ``op.dispatch(
 
 The remaining keywords are test hints read by the generic registry test and the visualiser:
 ``kind`` (which input strategy draws arguments), ``domain`` (per input: "real", "positive",
-"nonzero", "offgrid", "ongrid", "unique", "bool"), and ``derivative`` (the local derivative).
+"nonzero", "offgrid", "ongrid", "unique", "bool"), and ``derivative`` (the local derivative, a
+short formula; a tuple of one per input for ops of several inputs).
 """
 
 from __future__ import annotations
