@@ -41,7 +41,7 @@ class History:
         self.batch_loss: list[float] = []  # every step's loss, for per-update loss curves
         self.val_loss: list[float] = []
         self.metrics: dict[str, list[float]] = {}
-        self.best_epoch: int | None = None
+        self.best_epoch: int | None = None  # an index into the lists: 0 is the first epoch
         self.stopped_early = False
 
     @property

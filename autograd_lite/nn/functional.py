@@ -283,6 +283,12 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
                             (-1, classes))
     safe = np.where(valid, labels, 0)
     picked = logp[np.arange(len(safe)), safe]
+    if weight is None and valid.all():  # the plain case: no weights to multiply by
+        losses = -picked
+        if reduction == "mean":
+            return _ops.mean(losses)
+        return _ops.reshape(losses, shape) if reduction == "none" else \
+            _reduce(losses, reduction, "nll_loss")
     w = np.where(valid, 1.0 if weight is None else _data(weight)[safe], 0.0).astype(logp.dtype)
     losses = -picked * w
     if reduction == "mean":
