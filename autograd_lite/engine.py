@@ -152,7 +152,7 @@ def check_backward(node, results):
     """Anomaly mode: refuse a NaN/Inf gradient, naming the op and where it was created."""
     for (i, _), (_, gi) in zip(node.inputs, results):
         if _not_finite(gi if isinstance(gi, np.ndarray) else gi.data):
-            file, line = node.where or ("?", "?")
+            file, line = node.source_line or ("?", "?")
             origin = node.stack or f'  File "{file}", line {line}\n'
             raise RuntimeError(f"anomaly: the backward of '{node.name}' produced NaN or Inf in "
                                f"the gradient of its input {i}. The op was created at (most "
@@ -170,7 +170,8 @@ class Node:
     the input's own Node, or the leaf Tensor that accumulates it. ``args``/``out`` are the saved
     forward arrays the rules read; they are dropped after backward unless ``retain_graph``.
     ``versions`` are the version counters (and their values then) of the tensors the rules
-    read, ``where`` the user's source line that created the op, ``hooks`` run on its gradient.
+    read, ``where`` the user's code object and line that created the op (``source_line``),
+    ``hooks`` run on its gradient.
     """
 
     __slots__ = ("op", "args", "params", "out", "inputs", "versions", "where", "hooks", "stack",
@@ -190,6 +191,11 @@ class Node:
     @property
     def name(self) -> str:
         return self.op.name
+
+    @property
+    def source_line(self):
+        """(file, line) of the user's code that created this op, or None."""
+        return (self.where[0].co_filename, self.where[1]) if self.where else None
 
     @property
     def next_functions(self):
@@ -404,7 +410,7 @@ def _with_origin(e, node):
     """The same error, saying which forward line created the op whose backward failed."""
     if node.where is None or "was created at" in str(e):
         return e
-    file, line = node.where
+    file, line = node.source_line
     text = f"{e}\n  (the '{node.name}' op whose backward failed was created at {file}:{line})"
     try:
         return type(e)(text)

@@ -233,7 +233,8 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
                              or f"input {next(counter)}")
                     graph.tensors[key] = TensorInfo(label, "input", args[i])
                 inputs.append(key)
-        where = f"{os.path.basename(node.where[0])}:{node.where[1]}" if node.where else ""
+        line = node.source_line
+        where = f"{os.path.basename(line[0])}:{line[1]}" if line else ""
         graph.ops[node] = OpInfo(node.name, _attrs(node), _derivative(node), inputs, node, where)
     return graph
 

@@ -38,6 +38,7 @@ REGISTRY: dict[str, Op] = {}
 _Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
 _NUMERIC_KINDS = frozenset("biuf")
 _PACKAGE_DIR = engine.PACKAGE_DIR
+_INTERNAL_CODE = {}  # code object -> whether it is autograd_lite's own (not the user's line)
 
 
 def bind_tensor_class(cls):
@@ -116,20 +117,32 @@ class Op:
         so that backward can refuse values modified in place since the forward."""
         node = result.grad_fn
         frame = sys._getframe(2)  # the user's line: the first frame outside autograd_lite
-        while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        internal = _INTERNAL_CODE.get(frame.f_code)
+        while internal is not False:
+            if internal is None:  # first time this function is seen: is it ours?
+                internal = _INTERNAL_CODE[frame.f_code] = (
+                    frame.f_back is not None
+                    and frame.f_code.co_filename.startswith(_PACKAGE_DIR))
+                continue
             frame = frame.f_back
-        node.where = (frame.f_code.co_filename, frame.f_lineno)
+            internal = _INTERNAL_CODE.get(frame.f_code)
+        node.where = (frame.f_code, frame.f_lineno)
         if engine.anomaly_enabled:
             node.stack = "".join(traceback.format_stack(frame))
-        watched = []
+        watched = None
+        reads = self.reads
         for i, _ in inputs:
-            reads_out, reads_args = self.reads[0 if self.variadic else i]
-            for k in reads_args if reads_args is not None else range(len(args)):
+            reads_out, reads_args = reads[0] if self.variadic else reads[i]
+            if reads_args is None:
+                reads_args = range(len(args))
+            for k in reads_args:
                 a = args[k]
                 if isinstance(a, _Tensor):
-                    counter = version_counter(a)
+                    counter = a._version or version_counter(a)
+                    watched = watched or []
                     watched.append((counter, counter.value, k))
             if reads_out:
+                watched = watched or []
                 watched.append((version_counter(result), 0, "output"))
         if watched:
             node.versions = tuple(watched)
