@@ -313,7 +313,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.data.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.data.dtype}")
@@ -390,17 +390,32 @@ class Tensor:
     def matmul(self, other): return ops.matmul(self, other)
     def dot(self, other): return ops.matmul(self, other)
 
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    # numpy's axis/keepdims; PyTorch's dim/keepdim also work where the meaning is the same
+    # (not for max/min, which return (values, indices) in PyTorch, nor var/std's default ddof)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.sum(self, *_torch_axis(axis, keepdims, dim, keepdim))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.mean(self, *_torch_axis(axis, keepdims, dim, keepdim))
+
     def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
     def var(self, axis=None, ddof=0, keepdims=False): return ops.var(self, axis, ddof, keepdims)
     def std(self, axis=None, ddof=0, keepdims=False): return ops.std(self, axis, ddof, keepdims)
-    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)
-    def softmax(self, axis=-1): return ops.softmax(self, axis)
-    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)
-    def argmax(self, axis=None, keepdims=False): return ops.argmax(self, axis, keepdims)
-    def argmin(self, axis=None, keepdims=False): return ops.argmin(self, axis, keepdims)
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.logsumexp(self, *_torch_axis(axis, keepdims, dim, keepdim))
+
+    def softmax(self, axis=-1, *, dim=None):
+        return ops.softmax(self, _torch_axis(axis, False, dim, None)[0])
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return ops.log_softmax(self, _torch_axis(axis, False, dim, None)[0])
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.argmax(self, *_torch_axis(axis, keepdims, dim, keepdim))
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.argmin(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def reshape(self, *shape): return ops.reshape(self, _shape_arg(shape))
     view = reshape
@@ -444,6 +459,11 @@ class RemovableHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _torch_axis(axis, keepdims, dim, keepdim):
+    """numpy's (axis, keepdims), also accepted as PyTorch's (dim, keepdim)."""
+    return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
 
 
 def _shape_arg(shape):

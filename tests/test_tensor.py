@@ -623,3 +623,18 @@ def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
     z = x * 3
     (z * z).sum().backward()
     assert z.grad is None  # not retained
+
+
+def test_pytorch_dim_and_keepdim_work_where_they_mean_numpys_axis_and_keepdims():
+    data = np.arange(6.0).reshape(2, 3)
+    t = ag.tensor(data)
+    np.testing.assert_allclose(t.sum(dim=0).numpy(), data.sum(axis=0))
+    assert t.mean(dim=1, keepdim=True).shape == (2, 1)
+    np.testing.assert_allclose(t.softmax(dim=0).numpy().sum(axis=0), [1.0, 1.0, 1.0], rtol=1e-6)
+    assert t.argmax(dim=1).tolist() == [2, 2]
+    with pytest.raises(TypeError):
+        t.max(dim=1)  # PyTorch returns (values, indices) there: not silently something else
+
+
+def test_repr_shows_four_decimals_like_pytorch():
+    assert repr(ag.tensor([0.123456789, 2.0])) == "tensor([0.1235, 2.    ])"
