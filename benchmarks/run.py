@@ -1,0 +1,439 @@
+"""The benchmark suite (issue 7): workloads W1-W6 on autograd_lite, on a hand-written numpy
+implementation of the same math (forward plus manual backward: the floor), and on the peers a
+user would pick instead, when installed (`.venv/bin/pip install -e '.[bench]'`).
+
+    .venv/bin/python benchmarks/run.py --out benchmarks/RESULTS.md    # everything, a few min
+    .venv/bin/python benchmarks/run.py --quick                         # smoke run, seconds
+
+How it measures, and why:
+- Each framework runs in its own fresh process (a child of this one) with the numpy floor timed
+  alongside, taking turns round by round; its ratio is its median over the floor's median from
+  that same process. The machines are shared and noisy: ratios and medians, never one time.
+- Every workload checks the framework's gradients against the floor's before timing it.
+- W4 (deep chains) and W5 (memory) get a fresh process per run, so a peak resident memory
+  belongs to that framework alone.
+Nothing is pinned: thread counts and BLAS settings are recorded as found (see the header of the
+results), since numpy's BLAS kernel can be chosen by the environment (OPENBLAS_CORETYPE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+from common import (
+    BLAS_VARS,
+    FRAMEWORKS,
+    PEERS,
+    THREAD_VARS,
+    answer,
+    child,
+    environment,
+    installed,
+    label,
+    progress,
+    stats,
+    version,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOISE_MIB = 2.0  # W5: resident memory moves by about this much with no leak at all
+
+
+def worker(framework: str, quick: bool) -> None:
+    """In a child process: W1-W3 for one framework (plus W6 and the diagnostics for ours)."""
+    import w1_per_op
+    import w2_mlp
+    import w3_logreg
+    import w6_dot
+
+    rows, diagnostics = [], []
+    for module in (w1_per_op, w2_mlp, w3_logreg):
+        progress(f"  {module.__name__} {framework}")
+        rows += module.run(framework, quick)
+    if framework == "autograd_lite":
+        progress("  diagnostics, w6_dot autograd_lite")
+        diagnostics = w1_per_op.diagnostics(quick)
+        rows += w6_dot.run(quick)
+    answer({"rows": rows, "diagnostics": diagnostics, "env": environment()})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run of a few seconds: every check, few repeats")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS[1:]),
+                        help="comma-separated, from: " + ", ".join(FRAMEWORKS[1:]) +
+                        " (the numpy floor always runs; missing peers are skipped)")
+    parser.add_argument("--max-ops", type=float, default=1e6, help="W4's longest chain")
+    parser.add_argument("--out", help="write the Markdown report to this file")
+    parser.add_argument("--json", help="write the raw results to this file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.quick)
+        return 0
+
+    started = time.perf_counter()
+    results = {"command": command(), "date": datetime.date.today().isoformat(),
+               "commit": git_commit(), "quick": args.quick, "notes": [], "errors": [],
+               "rows": [], "diagnostics": [], "w4": [], "env": {}}
+    wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    unknown = sorted(set(wanted) - set(FRAMEWORKS[1:]))
+    if unknown:
+        parser.error(f"unknown frameworks {unknown}; choose from {FRAMEWORKS[1:]}")
+    frameworks = []
+    for fw in FRAMEWORKS[1:]:
+        if fw not in wanted:
+            continue
+        if installed(fw):
+            frameworks.append(fw)
+        else:
+            results["notes"].append(f"{label(fw)} is not installed: skipped (`.venv/bin/pip "
+                                    "install -e '.[bench]'` installs the peers)")
+            progress(f"note: {label(fw)} is not installed, skipped")
+    results["versions"] = {fw: version(fw) for fw in ["numpy"] + frameworks}
+
+    for fw in frameworks:  # W1-W3 (and W6, diagnostics), one process per framework
+        progress(f"W1-W3: {label(fw)}")
+        reply = child("run.py", "--worker", fw, *(["--quick"] if args.quick else []))
+        if "error" in reply:
+            results["errors"].append(f"W1-W3 on {label(fw)}: {reply['error']}")
+            continue
+        results["rows"] += reply["rows"]
+        results["diagnostics"] += reply["diagnostics"]
+        results["env"][fw] = reply["env"]
+
+    # W4: a fresh process per framework and length; once a framework fails at one length
+    # (micrograd's recursive backward), the longer chains are not tried
+    lengths = [n for n in ([10**4] if args.quick else [10**4, 10**5, 10**6]) if n <= args.max_ops]
+    failed = set()
+    for n in lengths:
+        for fw in ["numpy"] + frameworks:
+            if fw in failed:
+                continue
+            repeats = 1 if args.quick or n >= 10**6 else 5 if n <= 10**4 else 3
+            progress(f"W4: {n:,} ops, {label(fw)}")
+            reply = child("w4_deep_chain.py", fw, n, repeats)
+            results["w4"].append({"framework": fw, "ops": n, **reply})
+            if "error" in reply:
+                failed.add(fw)
+
+    progress("W5: memory over training steps")
+    results["w5"] = child("w5_memory.py", 60 if args.quick else 1000)
+    results["seconds"] = time.perf_counter() - started
+    if git_commit() != results["commit"]:  # another engineer committed or edited meanwhile
+        results["notes"].append(f"**autograd_lite changed during this run** (from "
+                                f"{results['commit']} to {git_commit()}): workloads measured "
+                                "at different times may have run different code; run again.")
+
+    report = markdown(results)
+    print(report)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    problems = failures(results)
+    for problem in problems:
+        progress(f"FAILED: {problem}")
+    return 1 if problems else 0
+
+
+def command() -> str:
+    """This run's command line, as typed from the repository root."""
+    python = sys.executable
+    if python.startswith(ROOT + os.sep):
+        python = os.path.relpath(python, ROOT)
+    return " ".join([python, "benchmarks/run.py"] + [shlex.quote(a) for a in sys.argv[1:]])
+
+
+def git_commit() -> str:
+    """The commit measured and, if the package had uncommitted changes, a digest of them (so
+    that a change made during the run shows)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, text=True, capture_output=True,
+                              check=True).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        diff = git("diff", "HEAD", "--", "autograd_lite")
+        untracked = git("ls-files", "--others", "--exclude-standard", "--", "autograd_lite")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    if not diff and not untracked:
+        return head
+    digest = hashlib.sha1((diff + untracked).encode()).hexdigest()[:8]
+    return f"{head} with uncommitted changes in autograd_lite/ (diff {digest})"
+
+
+def failures(results) -> list[str]:
+    """Gradient checks that failed and processes that crashed. A RecursionError in W4 is a
+    measured outcome (micrograd's recursive backward), not a failure of the suite."""
+    out = list(results["errors"])
+    out += [f"{r['workload']} on {label(r['framework'])}: {r['check']}"
+            for r in results["rows"] if r["check"] != "ok"]
+    for r in results["w4"]:
+        if "error" in r and not r["error"].startswith("RecursionError"):
+            out.append(f"W4 {r['ops']:,} ops on {label(r['framework'])}: {r['error']}")
+        elif r.get("check", "ok") != "ok":
+            out.append(f"W4 {r['ops']:,} ops on {label(r['framework'])}: {r['check']}")
+    if "error" in results["w5"]:
+        out.append(f"W5: {results['w5']['error']}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The Markdown report
+
+
+def num(v: float) -> str:
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}" if v >= 0.1 \
+        else f"{v:.3f}"
+
+
+def find(results, workload: str, framework: str):
+    return next((r for r in results["rows"]
+                 if r["workload"] == workload and r["framework"] == framework), None)
+
+
+def ratio_cell(row) -> str:
+    if row is None:
+        return "-"
+    return f"{row['ratio']:.2f}x" if row["check"] == "ok" else "check failed"
+
+
+def w4_row(results, n: int, framework: str):
+    return next((r for r in results["w4"] if r["ops"] == n and r["framework"] == framework),
+                None)
+
+
+def w4_cell(r) -> str:
+    if r is None:
+        return "-"
+    if "error" in r:
+        return r["error"].split(" (")[0]
+    ratio = stats(r["times"])["median"] / stats(r["floor"])["median"] if "floor" in r else 1.0
+    return f"{ratio:.1f}x, {r['peak_mib']:.0f} MiB"
+
+
+def markdown(results) -> str:
+    frameworks = [fw for fw in FRAMEWORKS[1:] if fw in results["versions"]]
+    lines = header(results)
+
+    lines += ["", "## Ratios to the numpy floor", "",
+              "Medians; each framework's over the floor's median measured in the same process. "
+              "W4: fwd+bwd time ratio, peak resident memory of the whole process.", "",
+              "| workload | " + " | ".join(f"{label(fw)} {results['versions'][fw]}"
+                                           for fw in frameworks) + " |",
+              "| --- |" + " --- |" * len(frameworks)]
+    for title, workload in [("W1 (64,) per op", "W1 (64,)"), ("W1 (1,) per op", "W1 (1,)"),
+                            ("W2 MLP step", "W2 MLP step"),
+                            ("W3 logistic regression", "W3 logistic regression")]:
+        cells = []
+        for fw in frameworks:
+            row = find(results, workload, fw)
+            cells.append("scalar only" if row is None and fw == "micrograd" and "W1" in workload
+                         else ratio_cell(row))
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    for n in sorted({r["ops"] for r in results["w4"]}):
+        cells = [w4_cell(w4_row(results, n, fw)) for fw in frameworks]
+        lines.append(f"| W4 {n:,}-op chain | " + " | ".join(cells) + " |")
+
+    lines += targets(results, frameworks)
+    lines += details(results)
+    lines += ["", "## Notes", ""] + [f"- {note}" for note in notes(results, frameworks)]
+    return "\n".join(lines) + "\n"
+
+
+def header(results) -> list[str]:
+    minutes, seconds = divmod(round(results["seconds"]), 60)
+    env = results["env"].get("autograd_lite") or next(iter(results["env"].values()), None)
+    lines = ["# Benchmark results", "",
+             f"Command: `{results['command']}`", "",
+             f"Run on {results['date']} in {minutes} min {seconds} s, autograd_lite at commit "
+             f"{results['commit']}." + (" **Quick smoke run: few repeats, not for quoting.**"
+                                        if results["quick"] else "")]
+    if env is None:
+        return lines
+    versions = ", ".join(f"{label(fw).replace(' floor', '')} {v}"
+                         for fw, v in results["versions"].items())
+    lines += ["", f"- Machine: {env['cpu']}, {env['cores']} cores, {env['machine']}; Python "
+              f"{env['python']}; {versions}."]
+    unset = [k for k in THREAD_VARS if env["vars"][k] is None]
+    given = [f"{k}={env['vars'][k]}" for k in THREAD_VARS if env["vars"][k] is not None]
+    lines.append("- Thread settings: " + ", ".join(given + ([", ".join(unset) + " not set"]
+                                                          if unset else [])) + ".")
+    pools = env["pools"]
+    if pools is None:
+        lines.append("- numpy's BLAS: unknown (threadpoolctl is not installed).")
+    else:
+        for pool in pools:
+            if pool["library"].startswith("numpy"):
+                lines.append(f"- numpy's BLAS (threadpoolctl): {pool['internal_api']} "
+                             f"{pool['version']}, kernel {pool['architecture']}, "
+                             f"{pool['num_threads']} threads ({pool['threading_layer']}), "
+                             f"`{pool['library']}`.")
+    blas = [f"{k}={env['vars'][k]}" for k in BLAS_VARS if env["vars"][k] is not None]
+    if blas:
+        lines.append(f"- **{' and '.join(blas)} set**: numpy's BLAS runs the kernel named above "
+                     "rather than the one it would pick for this CPU, which can slow W2 and W3. "
+                     "Ratios between numpy-based frameworks stay fair; torch (its own BLAS) is "
+                     "unaffected. To measure the fastest kernel, unset both in the command "
+                     "alone: `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...`.")
+    else:
+        lines.append("- OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are not set: numpy's BLAS picks "
+                     "its kernel for this CPU itself.")
+    torch_env = results["env"].get("torch", {}).get("torch")
+    if torch_env:
+        lines.append(f"- torch: BLAS {torch_env['blas']}, {torch_env['intra_op_threads']} "
+                     f"intra-op and {torch_env['interop_threads']} inter-op threads.")
+    return lines
+
+
+def targets(results, frameworks) -> list[str]:
+    """Issue 7's targets for autograd_lite, each met or missed."""
+    peers = [fw for fw in frameworks if fw in PEERS]
+    lines = ["", "## Targets (issue 7)", "", "| target | autograd_lite | verdict |",
+             "| --- | --- | --- |"]
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    def ratio_target(title, workload, limit, ahead_of_peers):
+        row = find(results, workload, "autograd_lite")
+        if row is None or row["check"] != "ok":
+            lines.append(f"| {title} | not measured | **missed** |")
+            return
+        ok, text = row["ratio"] <= limit, f"{row['ratio']:.2f}x"
+        if ahead_of_peers:
+            theirs = [(r["ratio"], fw) for fw in peers
+                      if (r := find(results, workload, fw)) and r["check"] == "ok"]
+            if theirs:
+                best, fw = min(theirs)
+                text += f" (best peer: {label(fw)} {best:.2f}x)"
+                ok = ok and row["ratio"] < best
+            else:
+                text += " (no peer measured)"
+        lines.append(f"| {title} | {text} | {verdict(ok)} |")
+
+    ratio_target("W1 (64,) <= 2.5x", "W1 (64,)", 2.5, False)
+    ratio_target("W1 (1,) <= 2.5x", "W1 (1,)", 2.5, False)
+    ratio_target("W2 <= 1.1x, ahead of every peer", "W2 MLP step", 1.1, True)
+    ratio_target("W3 <= 1.5x, ahead of every peer", "W3 logistic regression", 1.5, True)
+    longest = w4_row(results, 10**6, "autograd_lite")
+    if longest is None:
+        lines.append("| W4 10^6 ops complete | not run (--max-ops or --quick) | - |")
+    else:
+        done = "error" not in longest and longest.get("check") == "ok"
+        text = (f"{longest['times'][0]:.1f} s, {longest['peak_mib']:.0f} MiB peak" if done
+                else longest.get("error", longest.get("check")))
+        lines.append(f"| W4 10^6 ops complete | {text} | {verdict(done)} |")
+    mid = w4_row(results, 10**5, "autograd_lite")
+    if mid is None or "error" in mid:
+        lines.append("| W4 10^5 ops <= 4x the floor, <= 150 MiB peak | not run | - |")
+    else:
+        ratio = stats(mid["times"])["median"] / stats(mid["floor"])["median"]
+        lines.append(f"| W4 10^5 ops <= 4x the floor | {ratio:.1f}x | {verdict(ratio <= 4)} |")
+        lines.append(f"| W4 10^5 ops <= 150 MiB peak | {mid['peak_mib']:.0f} MiB | "
+                     f"{verdict(mid['peak_mib'] <= 150)} |")
+    w5 = results["w5"]
+    if "error" in w5:
+        lines.append(f"| W5 no RSS growth after warm-up | {w5['error']} | **missed** |")
+    else:
+        lines.append(f"| W5 no RSS growth after warm-up (noise: {NOISE_MIB:.0f} MiB) | "
+                     f"{w5['growth_mib']:+.1f} MiB from step {w5['warmup_step']} to "
+                     f"{w5['steps']} | {verdict(w5['growth_mib'] <= NOISE_MIB)} |")
+    return lines
+
+
+def details(results) -> list[str]:
+    lines = ["", "## W1-W3 and W6: times", "",
+             "Median, min and max over rounds, taking turns with the floor (a full run: W1 15 "
+             "rounds of 20 chains; W2 10 rounds of 10 steps after 10 warm-up steps; W3 7 "
+             "rounds of one fit; W6 5 drawings).", "",
+             "| workload | framework | unit | median | min | max | runs | floor median, same "
+             "process | ratio | gradients vs floor |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results["rows"]:
+        if r["check"] != "ok" and "median" not in r:
+            lines.append(f"| {r['workload']} | {label(r['framework'])} | {r['unit']} | - | - "
+                         f"| - | - | - | - | {r['check']} |")
+            continue
+        floor = num(r["floor"]) if "floor" in r else "-"
+        ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "-"
+        lines.append(f"| {r['workload']} | {label(r['framework'])} | {r['unit']} | "
+                     f"{num(r['median'])} | {num(r['min'])} | {num(r['max'])} | {r['runs']} | "
+                     f"{floor} | {ratio} | {r['check']} |")
+
+    lines += ["", "## W4: deep chains (a fresh process each)", "",
+              "W1's op cycle on shape (1,). Peak: resident memory of the whole process; graph: "
+              "the peak less the memory after imports and a first tiny chain.", "",
+              "| ops | framework | fwd+bwd s, median (min-max) | runs | peak MiB | graph MiB | "
+              "floor s, same process | ratio | gradients vs floor |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results["w4"]:
+        name = f"| {r['ops']:,} | {label(r['framework'])} |"
+        if "times" not in r:
+            lines.append(f"{name} {r['error']} | - | - | - | - | - | - |")
+            continue
+        t = stats(r["times"])
+        floor = stats(r["floor"])["median"] if "floor" in r else t["median"]
+        lines.append(f"{name} {num(t['median'])} ({num(t['min'])}-{num(t['max'])}) | "
+                     f"{t['runs']} | {r['peak_mib']:.0f} | {r['peak_mib'] - r['baseline_mib']:.0f}"
+                     f" | {num(floor)} | {t['median'] / floor:.1f}x | {r.get('check', '-')} |")
+
+    w5 = results["w5"]
+    lines += ["", "## W5: memory over W2 training steps (autograd_lite, a fresh process)", ""]
+    if "error" in w5:
+        lines.append(f"Failed: {w5['error']}")
+    else:
+        samples = ", ".join(f"{step}: {mib:.1f}" for step, mib in w5["rss"].items())
+        lines += [f"Resident MiB after step {samples}. Growth from step {w5['warmup_step']} to "
+                  f"{w5['steps']}: {w5['growth_mib']:+.1f} MiB; peak {w5['peak_mib']:.0f} MiB."]
+
+    if results["diagnostics"]:
+        lines += ["", "## autograd_lite's anomaly mode, per op", "",
+                  "| measurement | µs per op | share of a W1 (64,) op |", "| --- | --- | --- |"]
+        for d in results["diagnostics"]:
+            if "missing" in d:
+                lines.append(f"| {d['what']} | not measured: the engine has no "
+                             f"`{d['missing']}` any more | - |")
+            else:
+                share = f"{d['share']:.1%}" if d["share"] < 1 else f"{d['share']:.1f}x"
+                lines.append(f"| {d['what']} | {d['us_per_op']:.3f} | {share} |")
+    return lines
+
+
+def notes(results, frameworks) -> list[str]:
+    out = list(results["notes"]) + [f"**Error**: {e}" for e in results["errors"]]
+    if "micrograd" in frameworks:
+        out.append("micrograd computes on Python floats, so it runs W1 (1,) only; its PyPI "
+                   "release has no tanh or exp, added in its own style. Its backward is "
+                   "recursive: RecursionError on the 10^4-op chain, so no longer chains.")
+    if "autograd" in frameworks:
+        out.append("HIPS autograd: its `mean` and `maximum` send float64 gradients back for "
+                   "float32 inputs, so its code uses `sum / n` and `where` to stay in float32. "
+                   "It re-traces the function on every call, which is part of its cost.")
+    if "mygrad" in frameworks:
+        out.append("mygrad turns Python floats into float64 arrays, so its code uses numpy "
+                   "float32 constants; its memory guarding (on by default) is left on.")
+    if "torch" in frameworks:
+        out.append("torch runs its own BLAS (MKL) and threads; numpy's BLAS settings do not "
+                   "apply to it.")
+    out.append("W4's longest chain runs once per framework; shorter ones 3-5 times. A process's "
+               "peak includes the interpreter and the framework's import (torch alone takes "
+               "~200 MiB), hence the graph column.")
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

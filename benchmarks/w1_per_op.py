@@ -1,0 +1,213 @@
+"""W1 per-op overhead: a chain of 200 small ops cycling add, mul by a scalar, tanh, exp on shape
+(1,) and (64,), forward + backward; microseconds per op. On arrays this small the arithmetic is
+nearly free, so what is measured is each framework's bookkeeping per op.
+
+The chain functions take the length as an argument: W4 (deep graphs) runs the same chains with
+10^4..10^6 ops. Each ``<framework>_chain()`` imports its framework and returns ``chain(x0, n)``,
+which builds the chain from a fresh leaf and returns d(sum of the output)/dx as numpy.
+
+Also here: what anomaly mode costs autograd_lite per op.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from common import assert_close, interleaved, measure, stats
+
+CHAIN = 200
+ONE, HALF = np.float32(1.0), np.float32(0.5)  # numpy float32 scalars: no upcast anywhere
+
+
+def numpy_chain():
+    """The floor: the same forward, then the backward by hand; only what backward reads is
+    kept (the outputs of tanh and exp), as a graph would keep it."""
+
+    def chain(x0, n):
+        y, saved = x0, [None] * n
+        for i in range(n):
+            k = i % 4
+            if k == 0:
+                y = y + ONE
+            elif k == 1:
+                y = y * HALF
+            elif k == 2:
+                y = saved[i] = np.tanh(y)
+            else:
+                y = saved[i] = np.exp(y)
+        g = np.ones_like(y)
+        for i in reversed(range(n)):
+            k = i % 4
+            if k == 1:
+                g = g * HALF
+            elif k == 2:
+                g = g * (1 - saved[i] * saved[i])
+            elif k == 3:
+                g = g * saved[i]
+        return g
+
+    return chain
+
+
+def autograd_lite_chain():
+    import autograd_lite as ag
+
+    def chain(x0, n):
+        x = ag.tensor(x0, requires_grad=True)
+        y = x
+        for i in range(n):
+            k = i % 4
+            y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else ag.tanh(y) if k == 2 else ag.exp(y)
+        y.sum().backward()
+        return x.grad.data
+
+    return chain
+
+
+def torch_chain():
+    import torch
+
+    def chain(x0, n):
+        x = torch.from_numpy(x0).requires_grad_()
+        y = x
+        for i in range(n):
+            k = i % 4
+            y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else torch.tanh(y) if k == 2 \
+                else torch.exp(y)
+        y.sum().backward()
+        return x.grad.numpy()
+
+    return chain
+
+
+def autograd_chain():
+    """HIPS autograd: differentiate a plain function; the chain is traced on every call."""
+    import autograd.numpy as anp
+    from autograd import grad
+
+    def f(x, n):
+        y = x
+        for i in range(n):
+            k = i % 4
+            y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else anp.tanh(y) if k == 2 \
+                else anp.exp(y)
+        return anp.sum(y)
+
+    df = grad(f)
+    return lambda x0, n: df(x0, n)
+
+
+def mygrad_chain():
+    import mygrad as mg
+
+    def chain(x0, n):
+        x = mg.tensor(x0)
+        y = x
+        for i in range(n):
+            k = i % 4
+            # numpy float32 constants: mygrad turns a Python float into a float64 array
+            y = y + ONE if k == 0 else y * HALF if k == 1 else mg.tanh(y) if k == 2 \
+                else mg.exp(y)
+        mg.sum(y).backward()
+        return x.grad
+
+    return chain
+
+
+def micrograd_chain():
+    """micrograd works on Python floats, so only the (1,) case. The PyPI release (0.1.0) has
+    neither tanh nor exp; they are added in micrograd's own style, as in its lecture version."""
+    from micrograd.engine import Value
+
+    if not hasattr(Value, "tanh"):
+        def tanh(self):
+            t = math.tanh(self.data)
+            out = Value(t, (self,), "tanh")
+
+            def _backward():
+                self.grad += (1 - t * t) * out.grad
+            out._backward = _backward
+            return out
+
+        def exp(self):
+            e = math.exp(self.data)
+            out = Value(e, (self,), "exp")
+
+            def _backward():
+                self.grad += e * out.grad
+            out._backward = _backward
+            return out
+
+        Value.tanh, Value.exp = tanh, exp
+
+    def chain(x0, n):
+        x = Value(float(x0[0]))
+        y = x
+        for i in range(n):
+            k = i % 4
+            y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else y.tanh() if k == 2 else y.exp()
+        y.backward()
+        return np.array([x.grad], np.float32)
+
+    return chain
+
+
+CHAINS = {"numpy": numpy_chain, "autograd_lite": autograd_lite_chain, "torch": torch_chain,
+          "autograd": autograd_chain, "mygrad": mygrad_chain, "micrograd": micrograd_chain}
+
+
+def data(shape):
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+
+def run(framework: str, quick: bool) -> list[dict]:
+    """W1 rows for one framework, the floor timed alongside in this process."""
+    floor, ours = numpy_chain(), CHAINS[framework]()
+    shapes = [(1,)] if framework == "micrograd" else [(1,), (64,)]
+    rows = []
+    for shape in shapes:
+        x0 = data(shape)
+
+        def check(x0=x0, shape=shape):
+            assert_close(f"W1 {shape} d/dx", ours(x0, CHAIN), floor(x0, CHAIN))
+
+        rows.append(measure(f"W1 {shape}", framework, "µs/op", 1e6 / CHAIN,
+                            lambda x0=x0: floor(x0, CHAIN), lambda x0=x0: ours(x0, CHAIN),
+                            check, rounds=3 if quick else 15, number=2 if quick else 20))
+    return rows
+
+
+def diagnostics(quick: bool) -> list[dict]:
+    """What anomaly mode costs autograd_lite per op: the flag test every op pays while it is
+    off (the default), and for contrast W1 with it on. The flag test reads the engine's
+    ``anomaly_enabled``; if the engine no longer has that name, the row says so."""
+    import autograd_lite as ag
+    from autograd_lite import engine
+
+    chain, x0 = autograd_lite_chain(), data((64,))
+
+    def anomaly_on():
+        with ag.detect_anomaly():
+            chain(x0, CHAIN)
+
+    rounds, number = (3, 2) if quick else (15, 20)
+    times = interleaved({"off": lambda: chain(x0, CHAIN), "on": anomaly_on}, rounds, number)
+    off, on = (stats(times[k], 1e6 / CHAIN)["median"] for k in ("off", "on"))
+    rows = [{"what": "W1 (64,) anomaly mode off (the default)", "us_per_op": off}]
+    n = 20_000 if quick else 200_000
+    if hasattr(engine, "anomaly_enabled"):
+        start = time.perf_counter()
+        for _ in range(n):
+            if engine.anomaly_enabled:
+                pass
+        rows.append({"what": "anomaly flag test per op (off)",
+                     "us_per_op": (time.perf_counter() - start) / n * 1e6})
+    else:
+        rows.append({"what": "anomaly flag test per op (off)", "missing": "engine.anomaly_enabled"})
+    rows.append({"what": "W1 (64,) anomaly mode on", "us_per_op": on})
+    for row in rows:
+        if "us_per_op" in row:
+            row["share"] = row["us_per_op"] / off
+    return rows

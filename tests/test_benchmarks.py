@@ -1,0 +1,48 @@
+"""The benchmark suite runs: a quick smoke run on autograd_lite and the numpy floor (no peers)
+completes and every gradient check against the floor passes. Times are never asserted."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_run_completes_with_gradients_matching_the_floor(tmp_path):
+    out, raw = tmp_path / "RESULTS.md", tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
+         "--frameworks", "autograd_lite", "--out", str(out), "--json", str(raw)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(raw.read_text())
+    assert results["errors"] == []
+
+    checked = {r["workload"]: r["check"] for r in results["rows"]}
+    for workload in ["W1 (1,)", "W1 (64,)", "W2 MLP step", "W3 logistic regression"]:
+        assert checked[workload] == "ok", (workload, checked[workload])
+    assert any(w.startswith("W6") and c == "ok" for w, c in checked.items())
+    chains = {r["framework"]: r for r in results["w4"]}
+    assert set(chains) == {"numpy", "autograd_lite"}
+    assert chains["autograd_lite"]["check"] == "ok"
+    assert "growth_mib" in results["w5"]
+
+    report = out.read_text()
+    assert report.startswith("# Benchmark results")
+    assert "benchmarks/run.py --quick" in report and "## Targets (issue 7)" in report
+
+
+def test_a_wrong_gradient_fails_the_check_and_is_not_timed():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from common import assert_close, measure
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    import numpy as np
+
+    def check():
+        assert_close("d/dx", np.float32([1.0, 2.0]), np.float32([1.0, 2.1]))
+
+    row = measure("W0", "x", "s", 1.0, lambda: None, lambda: None, check, rounds=1, number=1)
+    assert row["check"].startswith("FAILED: d/dx") and "median" not in row
