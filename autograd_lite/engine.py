@@ -350,6 +350,7 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
             grads[dest] + s if dest in grads else s)
     ready = [dest for dest in grads if pending[dest] == 0]
     anomaly = anomaly_enabled
+    fresh = set()  # leaves whose gradient is a new array that nothing else refers to
 
     with set_grad_enabled(create_graph):
         while ready:
@@ -359,8 +360,9 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
                 hooks = getattr(dest, "_hooks", None)
                 if hooks:
                     g = _run_hooks(hooks, g, dest.shape, Tensor)
+                    fresh.discard(dest)
                 if capture is None:
-                    _accumulate(dest, g, create_graph, Tensor)
+                    _accumulate(dest, g, create_graph, Tensor, dest in fresh)
                 elif dest in capture:
                     capture[dest] = g
                 continue
@@ -384,6 +386,9 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
                     grads[src] = gi
                 else:
                     grads[src] = gi
+                if not create_graph and not isinstance(src, Node) and gi.flags.writeable \
+                        and not np.may_share_memory(gi, g):
+                    fresh.add(src)  # a leaf's gradient no other array shares: no copy needed
                 pending[src] -= 1
                 if pending[src] == 0:
                     ready.append(src)
@@ -418,8 +423,9 @@ def _with_origin(e, node):
         return RuntimeError(text)
 
 
-def _accumulate(leaf, g, create_graph, Tensor):
-    """Add `g` into `leaf.grad`: in place into a buffer we own, out of place under create_graph."""
+def _accumulate(leaf, g, create_graph, Tensor, fresh=False):
+    """Add `g` into `leaf.grad`: in place into a buffer we own, out of place under create_graph.
+    A ``fresh`` gradient (made by a rule, shared with nothing) becomes ``.grad`` without a copy."""
     if create_graph:
         if not isinstance(g, Tensor):
             g = Tensor._make(g, None)
@@ -427,7 +433,8 @@ def _accumulate(leaf, g, create_graph, Tensor):
             g = Tensor._make(np.array(g.data), g.grad_fn)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
-        leaf.grad = Tensor._make(np.array(g), None)  # a copy: g may be shared with other inputs
+        # a copy unless fresh: g may be shared with another input's gradient (add passes g on)
+        leaf.grad = Tensor._make(g if fresh else np.array(g), None)
     else:
         gd = g.data if isinstance(g, Tensor) else g
         buf = leaf.grad.data

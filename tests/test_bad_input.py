@@ -358,6 +358,7 @@ ENTRIES = {**FUNCTIONS, **METHODS}
 # ---- every public name is covered or exempt --------------------------------------------------
 
 COVERED_BY_DEDICATED_TESTS = {  # public name -> the test feeding it bad input
+    "linear": "test_linear_refuses_mismatched_shapes_naming_them",
     "Tensor": "test_tensor_and_tensor_factory_refuse_an_unsupported_dtype_argument",
     "tensor": "test_data_factories_refuse_bad_data_naming_themselves",
     "from_numpy": "test_data_factories_refuse_bad_data_naming_themselves",
@@ -1487,3 +1488,12 @@ def test_a_function_subclass_takes_unusual_input_and_refuses_bad_operands():
         raises_clean(lambda make=make: Scale.apply(x, make()), ("mul", "Scale"), (error,),
                      (mention,))
     assert x.grad is None
+
+
+def test_linear_refuses_mismatched_shapes_naming_them():
+    x, w, b = np.ones((2, 3), np.float32), np.ones((4, 5), np.float32), np.ones(4, np.float32)
+    with pytest.raises(ValueError, match=r"linear.*\(2, 3\).*\(4, 5\)"):
+        ag.linear(x, w, b)
+    with pytest.raises(TypeError, match="linear"):
+        ag.linear(x, np.array(["a"]), b)
+    assert x.sum() == 6 and w.sum() == 20  # inputs unchanged

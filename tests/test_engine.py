@@ -570,3 +570,19 @@ def test_tensors_and_nodes_form_no_reference_cycles():
         assert [r() for r in refs] == [None] * 4
     finally:
         gc.enable()
+
+
+def test_leaf_gradients_never_share_memory_with_each_other_or_the_caller():
+    """Rules may pass the incoming gradient on unchanged (add does): each leaf's .grad must still
+    be its own array, so modifying one never changes another."""
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
+    seed = np.array([1.0, 1.0])
+    (a + b).backward(seed)
+    a.grad.zero_()
+    assert b.grad.tolist() == [1.0, 1.0] and seed.tolist() == [1.0, 1.0]
+    w = f64([[1.0, 2.0], [3.0, 4.0]])
+    x = ag.tensor(np.array([[1.0, 0.0]]))
+    bias = f64([0.5, 0.5])
+    ag.linear(x, w, bias).sum().backward()
+    w.grad.zero_()
+    assert bias.grad.tolist() == [1.0, 1.0]

@@ -172,6 +172,22 @@ def _plan_matmul(m, data, op):
     return [i, j], {}
 
 
+def _plan_linear(m, data, op):
+    """x of any tensor with >= 1 dim; weight and bias fitted to it, reused when one fits."""
+    i = m.pick(data, "x", lambda v: v.ndim >= 1)
+    if i is None:
+        return None
+    n_in = m.value(i).shape[-1]
+    j = m.pick(data, "weight", lambda v: v.ndim == 2 and v.shape[1] == n_in)
+    if j is None:
+        j = m.rng.uniform(-2, 2, (data.draw(st.integers(1, 3), label="out features"), n_in))
+    n_out = (m.value(j) if isinstance(j, int) else j).shape[0]
+    k = m.pick(data, "bias", lambda v: v.shape == (n_out,))
+    if k is None:
+        k = m.rng.uniform(-2, 2, (n_out,))
+    return [i, j, k], {}
+
+
 def _plan_reshape(m, data, op):
     i = m.pick(data, "x")
     if i is None:
@@ -328,7 +344,8 @@ def _plan_astype(m, data, op):
 
 PLANNERS = {
     "elementwise": _plan_elementwise, "reduce": _plan_reduce, "softmax": _plan_softmax,
-    "matmul": _plan_matmul, "reshape": _plan_reshape, "transpose": _plan_transpose,
+    "matmul": _plan_matmul, "linear": _plan_linear, "reshape": _plan_reshape,
+    "transpose": _plan_transpose,
     "broadcast_to": _plan_broadcast_to, "squeeze": _plan_squeeze, "unsqueeze": _plan_unsqueeze,
     "getitem": _plan_getitem, "scatter_add": _plan_scatter_add, "setitem": _plan_setitem,
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
@@ -344,7 +361,7 @@ SHIPPED = sorted(name for name, op in REGISTRY.items()
 # and a single op rule switched off would leave a run with no ops at all.
 FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
-    "reducing": ("reduce", "softmax", "matmul"),
+    "reducing": ("reduce", "softmax", "matmul", "linear"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
                "scatter_add", "setitem", "concatenate", "stack"),
 }

@@ -566,6 +566,7 @@ FLOAT32_CASES = {  # op name -> (function of the float32 inputs, the inputs' sha
     "where": (lambda x, y: ag.where(_COND, x, y), [(3,), (3,)]),
     "astype": (lambda x: ag.astype(x, np.float32), [(3,)]),
     "matmul": (lambda x, y: ag.matmul(x, y), [(2, 3), (3, 4)]),
+    "linear": (lambda x, w, b: ag.linear(x, w, b), [(2, 3), (4, 3), (4,)]),
     "sum": (lambda x: ag.sum(x, axis=0), [(2, 3)]),
     "mean": (lambda x: ag.mean(x, axis=1), [(2, 3)]),
     "max": (lambda x: ag.max(x), [(2, 3)]),
@@ -818,7 +819,7 @@ def test_numpy_comparisons_on_tensors_give_bool_tensors():
 COVERED_ELSEWHERE = {"clip", "where", "astype", "var", "std", "argmax", "argmin", "softmax",
                      "log_softmax", "matmul", "transpose", "reshape", "broadcast_to", "squeeze",
                      "unsqueeze", "flatten", "swapaxes", "getitem", "scatter_add", "setitem",
-                     "concatenate",
+                     "concatenate", "linear",
                      "cat", "stack"}
 
 
@@ -829,3 +830,16 @@ def test_every_exported_op_has_a_forward_test_and_a_float32_test():
     differentiable = {n for n in names if n not in {"eq", "ne", "lt", "le", "gt", "ge", "sign",
                                                     "argmax", "argmin"}}
     assert differentiable - set(FLOAT32_CASES) == set()
+
+
+def test_linear_is_x_times_weight_transposed_plus_bias_with_the_matching_gradients():
+    rng = np.random.default_rng(3)
+    xv, wv, bv = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    x, w, b = (ag.tensor(v, requires_grad=True) for v in (xv, wv, bv))
+    out = ag.linear(x, w, b)
+    np.testing.assert_allclose(out.numpy(), xv @ wv.T + bv)
+    g = rng.standard_normal((5, 4))
+    out.backward(g)
+    np.testing.assert_allclose(x.grad.numpy(), g @ wv)
+    np.testing.assert_allclose(w.grad.numpy(), g.T @ xv)
+    np.testing.assert_allclose(b.grad.numpy(), g.sum(axis=0))

@@ -85,8 +85,9 @@ def step(x):
 
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
-    out = _ops.matmul(x, _ops.transpose(weight))
-    return out if bias is None else _ops.add(out, bias)
+    if bias is None:
+        return _ops.matmul(x, _ops.transpose(weight))
+    return _ops.linear(x, weight, bias)
 
 
 def dropout(x, p: float = 0.5, training: bool = True, generator=None):

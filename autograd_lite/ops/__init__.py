@@ -26,7 +26,7 @@ from .elementwise import (
     tanh,
     where,
 )
-from .linalg import matmul
+from .linalg import linear, matmul
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, std, sum, var
 from .registry import REGISTRY, Op, primitive
 from .shape import (
@@ -70,7 +70,7 @@ __all__ = [
     "clip",
     "where",
     "astype",
-    "matmul",
+    "matmul", "linear",
     "sum",
     "mean",
     "max",

@@ -31,4 +31,16 @@ def matmul(x, y):
     return np.matmul(x, y)
 
 
-__all__ = ["matmul"]
+# x @ weight.T + bias in one op: the weight's gradient comes out contiguous, in its own layout,
+# and no transpose or add node is recorded (the layer every MLP is made of).
+@primitive(lambda g, out, x, weight, bias: g @ weight,
+           lambda g, out, x, weight, bias:
+           g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]),
+           lambda g, out, x, weight, bias: g,
+           kind="linear", derivative=("weight", "g^T x", "1"))
+def linear(x, weight, bias):
+    """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
+    return np.matmul(x, weight.T) + bias
+
+
+__all__ = ["matmul", "linear"]

@@ -138,6 +138,15 @@ def _matmul(draw, op):
 
 
 @st.composite
+def _linear(draw, op):
+    """x of shape (*batch, in), weight (out, in), bias (out,)."""
+    n_in, n_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    return [draw(arrays(batch + (n_in,))), draw(arrays((n_out, n_in))),
+            draw(arrays((n_out,)))], {}
+
+
+@st.composite
 def _reshape(draw, op):
     x = draw(arrays())
     dims = list(draw(st.permutations(x.shape)))
@@ -257,7 +266,8 @@ def _astype(draw, op):
 
 _KINDS = {
     "elementwise": _elementwise, "compare": _elementwise, "reduce": _reduce,
-    "softmax": _softmax, "matmul": _matmul, "reshape": _reshape, "transpose": _transpose,
+    "softmax": _softmax, "matmul": _matmul, "linear": _linear, "reshape": _reshape,
+    "transpose": _transpose,
     "broadcast_to": _broadcast_to, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
     "getitem": _getitem, "scatter_add": _scatter_add, "setitem": _setitem,
     "concatenate": _concatenate,
