@@ -102,10 +102,20 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
+_INTERNAL_CODE = {}  # code object -> whether it is autograd_lite's own (not the user's)
+
+
 def user_frame(frame):
-    """The first frame outside autograd_lite, walking outwards from ``frame``: the user's line."""
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+    """The first frame outside autograd_lite, walking outwards from ``frame``: the user's line.
+    Runs for every recorded op, so whether a function is ours is worked out once per function."""
+    internal = _INTERNAL_CODE.get(frame.f_code)
+    while internal is not False:
+        if internal is None:
+            internal = _INTERNAL_CODE[frame.f_code] = (
+                frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR))
+            continue
         frame = frame.f_back
+        internal = _INTERNAL_CODE.get(frame.f_code)
     return frame
 
 

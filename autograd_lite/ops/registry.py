@@ -37,8 +37,7 @@ REGISTRY: dict[str, Op] = {}
 
 _Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
 _NUMERIC_KINDS = frozenset("biuf")
-_PACKAGE_DIR = engine.PACKAGE_DIR
-_INTERNAL_CODE = {}  # code object -> whether it is autograd_lite's own (not the user's line)
+_user_frame = engine.user_frame
 
 
 def bind_tensor_class(cls):
@@ -116,16 +115,7 @@ class Op:
         """Note where the op was created, and the versions of the tensors its rules will read,
         so that backward can refuse values modified in place since the forward."""
         node = result.grad_fn
-        frame = sys._getframe(2)  # the user's line: the first frame outside autograd_lite
-        internal = _INTERNAL_CODE.get(frame.f_code)
-        while internal is not False:
-            if internal is None:  # first time this function is seen: is it ours?
-                internal = _INTERNAL_CODE[frame.f_code] = (
-                    frame.f_back is not None
-                    and frame.f_code.co_filename.startswith(_PACKAGE_DIR))
-                continue
-            frame = frame.f_back
-            internal = _INTERNAL_CODE.get(frame.f_code)
+        frame = _user_frame(sys._getframe(2))
         node.where = (frame.f_code, frame.f_lineno)
         if engine.anomaly_enabled:
             node.stack = "".join(traceback.format_stack(frame))
