@@ -31,6 +31,12 @@ def run_example(name, out, *extra):
     return result.stdout
 
 
+def run_once(tmp_path_factory, name):
+    """For a module-scoped fixture: the example run once into its own folder, and its stdout."""
+    out = tmp_path_factory.mktemp(name)
+    return out, run_example(name, out)
+
+
 def number(pattern, text):
     found = re.search(pattern, text, re.M)
     assert found, f"no line matching {pattern!r} in:\n{text}"
@@ -121,14 +127,12 @@ FLOAT = r"([-+0-9.eE]+|nan|inf)"
 
 @pytest.fixture(scope="module")
 def linear(tmp_path_factory):
-    out = tmp_path_factory.mktemp("linear_regression")
-    return out, run_example("linear_regression", out)
+    return run_once(tmp_path_factory, "linear_regression")
 
 
 @pytest.fixture(scope="module")
 def logistic(tmp_path_factory):
-    out = tmp_path_factory.mktemp("logistic_regression")
-    return out, run_example("logistic_regression", out)
+    return run_once(tmp_path_factory, "logistic_regression")
 
 
 def test_linear_regression_writes_its_plots(linear):
@@ -272,14 +276,12 @@ def test_backprop_complex_example_sums_over_the_next_layer(runs):
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
-    out = tmp_path_factory.mktemp("neural_network")
-    return out, run_example("neural_network", out)
+    return run_once(tmp_path_factory, "neural_network")
 
 
 @pytest.fixture(scope="module")
 def overfitting(tmp_path_factory):
-    out = tmp_path_factory.mktemp("overfitting")
-    return out, run_example("overfitting", out)
+    return run_once(tmp_path_factory, "overfitting")
 
 
 def test_neural_network_learns_the_digits(network):
