@@ -102,21 +102,20 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
-_INTERNAL_CODE = {}  # code object -> whether it is autograd_lite's own (not the user's)
+_INTERNAL_FILES = {}  # file name -> whether it is autograd_lite's own (not the user's)
 
 
 def user_frame(frame):
     """The first frame outside autograd_lite, walking outwards from ``frame``: the user's line.
-    Runs for every recorded op, so whether a function is ours is worked out once per function."""
-    internal = _INTERNAL_CODE.get(frame.f_code)
-    while internal is not False:
+    Runs for every recorded op, so whether a file is ours is worked out once per file."""
+    while True:
+        file = frame.f_code.co_filename
+        internal = _INTERNAL_FILES.get(file)
         if internal is None:
-            internal = _INTERNAL_CODE[frame.f_code] = (
-                frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR))
-            continue
+            internal = _INTERNAL_FILES[file] = file.startswith(PACKAGE_DIR)
+        if not internal or frame.f_back is None:
+            return frame
         frame = frame.f_back
-        internal = _INTERNAL_CODE.get(frame.f_code)
-    return frame
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,21 +179,21 @@ class Node:
     the input's own Node, or the leaf Tensor that accumulates it. ``args``/``out`` are the saved
     forward arrays the rules read; they are dropped after backward unless ``retain_graph``.
     ``versions`` are the version counters (and their values then) of the tensors the rules
-    read, ``where`` the user's code object and line that created the op (``source_line``),
-    ``hooks`` run on its gradient.
+    read, ``where`` the user's code object and the bytecode offset in it that created the op
+    (``source_line`` turns it into a line only when asked), ``hooks`` run on its gradient.
     """
 
     __slots__ = ("op", "args", "params", "out", "inputs", "versions", "where", "hooks", "stack",
                  "__weakref__")
 
-    def __init__(self, op, args, params, out, inputs):
+    def __init__(self, op, args, params, out, inputs, versions=(), where=None):
         self.op = op
         self.args = args
         self.params = params
         self.out = out
         self.inputs = inputs
-        self.versions = ()
-        self.where = None
+        self.versions = versions
+        self.where = where
         self.hooks = None
         self.stack = None
 
@@ -205,7 +204,11 @@ class Node:
     @property
     def source_line(self):
         """(file, line) of the user's code that created this op, or None."""
-        return (self.where[0].co_filename, self.where[1]) if self.where else None
+        if self.where is None:
+            return None
+        code, offset = self.where
+        line = next((n for start, end, n in code.co_lines() if start <= offset < end), None)
+        return code.co_filename, line
 
     @property
     def next_functions(self):
@@ -239,22 +242,29 @@ class Node:
 
     def vjp(self, g, create_graph):
         """Apply the op's rules: a (destination, gradient) pair for each input that needs one."""
-        args, out = self.args, self.out
         if create_graph:
             args, out = self._as_tensors()
+        else:
+            args, out = self.args, self.out
         op = self.op
-        params = self.params or _NO_PARAMS
+        rules = op.vjps
+        params = self.params
         result = []
         for i, dest in self.inputs:
             if op.variadic:
-                gi = op.vjps[0](g, out, *args, argnum=i, **params)
+                gi = rules[0](g, out, *args, argnum=i, **params or _NO_PARAMS)
+            elif params:
+                gi = rules[i](g, out, *args, **params)
             else:
-                gi = op.vjps[i](g, out, *args, **params)
-            if not create_graph and type(gi) is not np.ndarray:
-                gi = np.asarray(gi)  # numpy returns scalars, not 0-d arrays, from 0-d arithmetic
-            saved = self.args[i]
-            if gi.shape != saved.shape or gi.dtype != saved.dtype:
-                gi = _fit(gi, saved.shape, saved.dtype, op.name, i)
+                gi = rules[i](g, out, *args)
+            if create_graph:
+                gi = _fit(gi, self.args[i].shape, self.args[i].dtype, op.name, i)
+            else:
+                if type(gi) is not np.ndarray:
+                    gi = np.asarray(gi)  # numpy returns scalars, not 0-d arrays, from 0-d math
+                saved = args[i]
+                if gi.dtype is not saved.dtype or gi.shape != saved.shape:
+                    gi = _fit(gi, saved.shape, saved.dtype, op.name, i)
             result.append((dest, gi))
         return result
 
@@ -340,17 +350,18 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
         node = stack.pop()
         if not isinstance(node, Node):
             continue
-        if node.args is None or node.versions:
-            try:
-                node.check_saved()
-            except RuntimeError as e:
-                raise _with_origin(e, node) from None
+        if node.args is None:
+            _refuse(node)
+        for counter, version, _ in node.versions:
+            if counter.value != version:
+                _refuse(node)
         for _, dest in node.inputs:
-            if dest in pending:
-                pending[dest] += 1
-            else:
+            count = pending.get(dest)
+            if count is None:
                 pending[dest] = 1
                 stack.append(dest)
+            else:
+                pending[dest] = count + 1
 
     # 2. Walk: start from the roots no other root feeds into.
     grads = {}
@@ -393,17 +404,24 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
                     gi = grads[src] + gi
                     if not create_graph and type(gi) is not np.ndarray:
                         gi = np.asarray(gi)  # 0-d + 0-d gives a numpy scalar
-                    grads[src] = gi
-                else:
-                    grads[src] = gi
+                grads[src] = gi
                 if not create_graph and not isinstance(src, Node) and gi.flags.writeable \
                         and not np.may_share_memory(gi, g):
                     fresh.add(src)  # a leaf's gradient no other array shares: no copy needed
-                pending[src] -= 1
-                if pending[src] == 0:
+                count = pending[src] - 1
+                pending[src] = count
+                if count == 0:
                     ready.append(src)
             if not retain_graph:
                 dest.release()
+
+
+def _refuse(node):
+    """Raise check_saved's error, saying where the node was created."""
+    try:
+        node.check_saved()
+    except RuntimeError as e:
+        raise _with_origin(e, node) from None
 
 
 def _run_hooks(hooks, g, shape, Tensor):

@@ -49,10 +49,10 @@ class Tensor:
         if requires_grad:
             self.requires_grad = True
 
-    @classmethod
-    def _make(cls, data, grad_fn):
+    @staticmethod
+    def _make(data, grad_fn):
         """Fast internal constructor: ``data`` is already a valid ndarray."""
-        t = object.__new__(cls)
+        t = _new(Tensor)
         t.data = data
         t._requires_grad = grad_fn is not None
         t._grad = None
@@ -441,6 +441,7 @@ class Tensor:
     def long(self): return ops.astype(self, np.int64)
 
 
+_new = object.__new__
 NAMED_DATA = {}  # id(array) -> (weak reference to the array, the name of a tensor holding it)
 
 

@@ -36,13 +36,14 @@ from ..engine import grad_mode as _grad_mode
 REGISTRY: dict[str, Op] = {}
 
 _Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
+_new_tensor = None  # Tensor._make: a Tensor of an array, with no checks
 _NUMERIC_KINDS = frozenset("biuf")
 _user_frame = engine.user_frame
 
 
 def bind_tensor_class(cls):
-    global _Tensor
-    _Tensor = cls
+    global _Tensor, _new_tensor
+    _Tensor, _new_tensor = cls, cls._make
 
 
 class Op:
@@ -62,7 +63,7 @@ class Op:
         self.param_names = tuple(p.name for p in positional[nin:])
         self.input_names = tuple(p.name for p in positional[:nin])
         self.param_defaults = {p.name: p.default for p in params if p.default is not p.empty}
-        self.reads = tuple(_reads(rule, nin) for rule in vjps or ())
+        self.reads = tuple(None if rule is None else _reads(rule, nin) for rule in vjps or ())
         self.view = view
         self.kind = kind
         self.domain = domain
@@ -80,62 +81,67 @@ class Op:
         return f"<op {self.name}>"
 
     def __call__(self, *args, **params):
-        if not self.variadic and len(args) != self.nin:
+        if len(args) != self.nin and not self.variadic:
             args = self._split_params(args, params)
-        vjps = self.vjps
         arrays = []
-        inputs = []
-        for i, a in enumerate(args):
+        tracked = False  # does any input require grad?
+        for a in args:
             if isinstance(a, _Tensor):
                 arrays.append(a.data)
-                if a._requires_grad and vjps is not None and (self.variadic or vjps[i]):
-                    inputs.append((i, a.grad_fn if a.grad_fn is not None else a))
+                tracked = tracked or a._requires_grad
+            elif type(a) is float or type(a) is int:  # the common operand: kept weakly typed
+                arrays.append(a)
             else:
                 arrays.append(as_operand(a, self.name))
+        return self._apply(args, arrays, params, tracked)
+
+    def _apply(self, args, arrays, params, tracked):
+        """Run the forward on the arrays; record a node if an input requires grad."""
         try:
-            out = self.forward(*arrays, **params)
+            out = self.forward(*arrays, **params) if params else self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self.name, e, arrays) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if engine.anomaly_enabled:
             engine.check_forward(self.name, arrays, out)
-        if inputs and _grad_mode.enabled and out.dtype.kind == "f":  # int results never need grad
-            result = _Tensor._make(out, Node(self, tuple(arrays), params or None, out,
-                                             tuple(inputs)))
-            self._watch(result, args, inputs)
-        else:
-            result = _Tensor._make(out, None)
+        result = _new_tensor(out, None)
         if self.view and isinstance(args[0], _Tensor) and np.may_share_memory(out, arrays[0]):
             result._base = args[0]  # writes through either show in both: share one version
             result._version = version_counter(args[0])
+        if tracked and self.vjps is not None and _grad_mode.enabled and out.dtype.kind == "f":
+            self._record(result, args, arrays, params)  # int results never need grad
         return result
 
-    def _watch(self, result, args, inputs):
-        """Note where the op was created, and the versions of the tensors its rules will read,
-        so that backward can refuse values modified in place since the forward."""
-        node = result.grad_fn
-        frame = _user_frame(sys._getframe(2))
-        node.where = (frame.f_code, frame.f_lineno)
-        if engine.anomaly_enabled:
-            node.stack = "".join(traceback.format_stack(frame))
-        watched = None
-        reads = self.reads
-        for i, _ in inputs:
-            reads_out, reads_args = reads[0] if self.variadic else reads[i]
-            if reads_args is None:
-                reads_args = range(len(args))
-            for k in reads_args:
-                a = args[k]
-                if isinstance(a, _Tensor):
-                    counter = a._version or version_counter(a)
-                    watched = watched or []
+    def _record(self, result, args, arrays, params):
+        """Make ``result`` the output of a graph node: the inputs that need a gradient, where
+        the user called the op, and the versions of the tensors its rules will read, so that
+        backward can refuse values modified in place since the forward."""
+        inputs = []
+        watched = []
+        for i, a in enumerate(args):
+            if not (isinstance(a, _Tensor) and a._requires_grad):
+                continue
+            reads = self.reads[0 if self.variadic else i]
+            if reads is None:  # no rule for this input (an index, a condition)
+                continue
+            inputs.append((i, a if a.grad_fn is None else a.grad_fn))
+            reads_out, reads_args = reads
+            for k in range(len(args)) if reads_args is None else reads_args:
+                read = args[k]
+                if isinstance(read, _Tensor):
+                    counter = read._version or version_counter(read)
                     watched.append((counter, counter.value, k))
             if reads_out:
-                watched = watched or []
-                watched.append((version_counter(result), 0, "output"))
-        if watched:
-            node.versions = tuple(watched)
+                counter = version_counter(result)
+                watched.append((counter, counter.value, "output"))
+        frame = _user_frame(sys._getframe(3))  # _record < _apply < __call__ < caller
+        node = Node(self, tuple(arrays), params or None, result.data, tuple(inputs), watched,
+                    (frame.f_code, frame.f_lasti))
+        if engine.anomaly_enabled:
+            node.stack = "".join(traceback.format_stack(frame))
+        result.grad_fn = node
+        result._requires_grad = True
 
     def dispatch(self, *args, **params):
         """Call this op from inside another op's rule: arrays in give an array out (a plain
@@ -159,6 +165,39 @@ class Op:
         return args[:self.nin]
 
 
+class _UnaryOp(Op):
+    """An op of one input, called the common way (a Tensor and keyword parameters): the same
+    as Op without the argument loop, which is a good part of the cost of a small op."""
+
+    def __call__(self, *args, **params):
+        if len(args) == 1 and isinstance(args[0], _Tensor):
+            x = args[0]
+            return self._apply(args, (x.data,), params, x._requires_grad)
+        return Op.__call__(self, *args, **params)
+
+
+class _BinaryOp(Op):
+    """An op of two inputs, called with Tensors or Python numbers: Op without the loop."""
+
+    def __call__(self, *args, **params):
+        if len(args) != 2:
+            return Op.__call__(self, *args, **params)
+        x, y = args
+        if isinstance(x, _Tensor):
+            a, tracked = x.data, x._requires_grad
+        elif type(x) is float or type(x) is int:
+            a, tracked = x, False
+        else:
+            return Op.__call__(self, *args, **params)
+        if isinstance(y, _Tensor):
+            b, tracked = y.data, tracked or y._requires_grad
+        elif type(y) is float or type(y) is int:
+            b = y
+        else:
+            return Op.__call__(self, *args, **params)
+        return self._apply(args, (a, b), params, tracked)
+
+
 def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=None,
               differentiable=True, name=None, view=False):
     """Declare the decorated numpy function as a primitive op with one vjp rule per input.
@@ -178,6 +217,8 @@ def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=Non
                              f"{known.__module__}; choose another name")
         op = Op(forward, vjps if differentiable else None, kind=kind, domain=domain,
                 derivative=derivative, nin=nin, view=view)
+        if not op.variadic and op.nin in (1, 2):
+            op.__class__ = _UnaryOp if op.nin == 1 else _BinaryOp
         if differentiable and not op.variadic and len(vjps) != op.nin:
             raise ValueError(f"op '{op.name}' has {op.nin} input(s) but {len(vjps)} vjp rule(s)")
         REGISTRY[op.name] = op
@@ -197,8 +238,6 @@ def _reads(rule, nin):
     what it saved: ``y = x + c; c += 1; y.backward()`` is fine, ``y = x * c; c += 1`` is not.
     """
     code = getattr(rule, "__code__", None)
-    if rule is None:
-        return False, ()
     if code is None or code.co_flags & inspect.CO_VARARGS:
         return True, None
     names = code.co_varnames[:code.co_argcount]
