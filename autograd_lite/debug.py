@@ -26,7 +26,7 @@ def graph_size(tensor, limit: int = 10**7) -> int:
     seen = {start}
     stack = [start]
     while stack and len(seen) < limit:
-        for _, dest in stack.pop().inputs:
+        for dest in stack.pop().inputs:
             if isinstance(dest, Node) and dest not in seen:
                 seen.add(dest)
                 stack.append(dest)

@@ -11,6 +11,8 @@ an explicit stack, never recursion), and applies each op's vector-Jacobian produ
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import os
 import threading
 import traceback
@@ -159,7 +161,8 @@ def check_forward(name, arrays, out):
 
 def check_backward(node, results):
     """Anomaly mode: refuse a NaN/Inf gradient, naming the op and where it was created."""
-    for (i, _), (_, gi) in zip(node.inputs, results):
+    needing = [i for i, dest in enumerate(node.inputs) if dest is not None]
+    for i, (_, gi) in zip(needing, results):
         if _not_finite(gi if isinstance(gi, np.ndarray) else gi.data):
             file, line = node.source_line or ("?", "?")
             origin = node.stack or f'  File "{file}", line {line}\n'
@@ -175,8 +178,8 @@ def check_backward(node, results):
 class Node:
     """One recorded op application: what ``Tensor.grad_fn`` holds.
 
-    ``inputs`` pairs each input position that needs a gradient with where that gradient goes:
-    the input's own Node, or the leaf Tensor that accumulates it. ``args``/``out`` are the saved
+    ``inputs`` has one entry per input of the op: where that input's gradient goes (the
+    input's own Node, or the leaf Tensor that accumulates it), or None if it needs none. ``args``/``out`` are the saved
     forward arrays the rules read; they are dropped after backward unless ``retain_graph``.
     ``versions`` are the version counters (and their values then) of the tensors the rules
     read, ``where`` the user's code object and the bytecode offset in it that created the op
@@ -184,9 +187,10 @@ class Node:
     """
 
     __slots__ = ("op", "args", "params", "out", "inputs", "versions", "where", "hooks", "stack",
-                 "__weakref__")
+                 "sequence_nr", "__weakref__")
 
     def __init__(self, op, args, params, out, inputs, versions=(), where=None):
+        self.sequence_nr = next(_node_count)  # creation order: backward runs newest first
         self.op = op
         self.args = args
         self.params = params
@@ -213,10 +217,16 @@ class Node:
     @property
     def next_functions(self):
         """The Nodes (or leaf Tensors) this node sends gradients to, as in PyTorch."""
-        return tuple(dest for _, dest in self.inputs)
+        return tuple(dest for dest in self.inputs if dest is not None)
 
     def __repr__(self):
         return f"<{self.name} backward>"
+
+    def reads_output(self) -> bool:
+        """Whether the rules backward will run read the op's output (so its version matters)."""
+        reads, variadic = self.op.reads, self.op.variadic
+        return any(reads[0 if variadic else i][0]
+                   for i, dest in enumerate(self.inputs) if dest is not None)
 
     def release(self):
         """Free the saved forward arrays (the graph's memory); the structure stays."""
@@ -250,7 +260,9 @@ class Node:
         rules = op.vjps
         params = self.params
         result = []
-        for i, dest in self.inputs:
+        for i, dest in enumerate(self.inputs):
+            if dest is None:
+                continue
             if op.variadic:
                 gi = rules[0](g, out, *args, argnum=i, **params or _NO_PARAMS)
             elif params:
@@ -273,12 +285,15 @@ class Node:
         from .tensor import Tensor
 
         args = list(self.args)
-        for i, dest in self.inputs:
-            args[i] = dest if isinstance(dest, Tensor) else Tensor._make(args[i], dest)
+        for i, dest in enumerate(self.inputs):
+            if dest is not None:
+                args[i] = dest if isinstance(dest, Tensor) else Tensor._make(args[i], dest)
         return tuple(args), Tensor._make(self.out, self)
 
 
 _NO_PARAMS = {}
+_node_count = itertools.count()
+_creation = operator.attrgetter("sequence_nr")
 
 
 class Version:
@@ -291,10 +306,17 @@ class Version:
 
 
 def version_counter(t) -> Version:
-    """The tensor's version counter, made on first use (most tensors are never watched)."""
+    """The tensor's version counter, made on first use (most tensors are never watched).
+
+    The node that made ``t`` watches it from then on if its rules read their output: until a
+    counter exists, ``t`` cannot have been modified in place, so nothing needs watching before.
+    """
     counter = t._version
     if counter is None:
         counter = t._version = Version()
+        node = t.grad_fn
+        if node is not None and node.reads_output():
+            node.versions += ((counter, 0, "output"),)
     return counter
 
 
@@ -337,68 +359,58 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
     """
     from .tensor import Tensor
 
-    # 1. Count how many gradients each node will receive, so it runs only when all have arrived.
-    #    A freed node or a value modified in place raises here, before any .grad has changed.
-    pending = {}
+    # 1. Find the nodes the roots depend on. A node's inputs were all made before it, so running
+    #    them newest first runs each one after every node it sends a gradient to. A freed node or
+    #    a value modified in place raises here, before any .grad has changed.
+    order = []
     stack = []
+    seen = set()
     for r in roots:
         dest = r.grad_fn if r.grad_fn is not None else r
-        if dest not in pending:
-            pending[dest] = 0
+        if dest not in seen:
+            seen.add(dest)
             stack.append(dest)
     while stack:
         node = stack.pop()
         if not isinstance(node, Node):
-            continue
+            continue  # a leaf
+        order.append(node)
         if node.args is None:
             _refuse(node)
         for counter, version, _ in node.versions:
             if counter.value != version:
                 _refuse(node)
-        for _, dest in node.inputs:
-            count = pending.get(dest)
-            if count is None:
-                pending[dest] = 1
+        for dest in node.inputs:
+            if dest is not None and dest not in seen:
+                seen.add(dest)
                 stack.append(dest)
-            else:
-                pending[dest] = count + 1
+    order.sort(key=_creation, reverse=True)  # a chain is found in this order already
 
-    # 2. Walk: start from the roots no other root feeds into.
+    # 2. Run each node's rules on the sum of the gradients it received, then hand what is left
+    #    (the leaves' gradients) to the leaves.
     grads = {}
     for r, s in zip(roots, seeds):
         dest = r.grad_fn if r.grad_fn is not None else r
         grads[dest] = np.asarray(grads[dest] + s) if dest in grads and not create_graph else (
             grads[dest] + s if dest in grads else s)
-    ready = [dest for dest in grads if pending[dest] == 0]
     anomaly = anomaly_enabled
     fresh = set()  # leaves whose gradient is a new array that nothing else refers to
 
     with set_grad_enabled(create_graph):
-        while ready:
-            dest = ready.pop()
-            g = grads.pop(dest)
-            if not isinstance(dest, Node):
-                hooks = getattr(dest, "_hooks", None)
-                if hooks:
-                    g = _run_hooks(hooks, g, dest.shape, Tensor)
-                    fresh.discard(dest)
-                if capture is None:
-                    _accumulate(dest, g, create_graph, Tensor, dest in fresh)
-                elif dest in capture:
-                    capture[dest] = g
-                continue
-            if dest.hooks:
-                g = _run_hooks(dest.hooks, g, None, Tensor)
-            if capture is not None and dest in capture:
-                capture[dest] = g
+        for node in order:
+            g = grads.pop(node)
+            if node.hooks:
+                g = _run_hooks(node.hooks, g, None, Tensor)
+            if capture is not None and node in capture:
+                capture[node] = g
             try:
-                results = dest.vjp(g, create_graph)
+                results = node.vjp(g, create_graph)
                 if anomaly:
-                    check_backward(dest, results)
+                    check_backward(node, results)
             except (ValueError, TypeError, RuntimeError, FloatingPointError) as e:
-                raise _with_origin(e, dest) from e
+                raise _with_origin(e, node) from e
             if observe is not None:
-                observe(dest, g, results)
+                observe(node, g, results)
             for src, gi in results:
                 if src in grads:
                     gi = grads[src] + gi
@@ -408,12 +420,17 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
                 if not create_graph and not isinstance(src, Node) and gi.flags.writeable \
                         and not np.may_share_memory(gi, g):
                     fresh.add(src)  # a leaf's gradient no other array shares: no copy needed
-                count = pending[src] - 1
-                pending[src] = count
-                if count == 0:
-                    ready.append(src)
             if not retain_graph:
-                dest.release()
+                node.release()
+        for leaf, g in grads.items():
+            hooks = getattr(leaf, "_hooks", None)
+            if hooks:
+                g = _run_hooks(hooks, g, leaf.shape, Tensor)
+                fresh.discard(leaf)
+            if capture is None:
+                _accumulate(leaf, g, create_graph, Tensor, leaf in fresh)
+            elif leaf in capture:
+                capture[leaf] = g
 
 
 def _refuse(node):

@@ -75,6 +75,9 @@ class FunctionNode(Node):
     def name(self) -> str:
         return self.fn.__name__
 
+    def reads_output(self) -> bool:
+        return False  # what ``forward`` saved is checked by the ctx, the output included
+
     def release(self):
         super().release()
         self.ctx._saved = None
@@ -93,7 +96,9 @@ class FunctionNode(Node):
                                f"forward took {len(self.args)} input(s): return one per input "
                                "(None where there is none)")
         result = []
-        for i, dest in self.inputs:
+        for i, dest in enumerate(self.inputs):
+            if dest is None:
+                continue
             gi, saved = grads[i], self.args[i]
             if gi is None:
                 gi = np.zeros(saved.shape, saved.dtype)
@@ -137,8 +142,8 @@ class Function:
         if not (any(needs) and is_grad_enabled() and out.dtype.kind == "f"):
             return Tensor._make(out.data, None)
         arrays = tuple(a.data if isinstance(a, Tensor) else np.asarray(a) for a in args)
-        inputs = tuple((i, a.grad_fn if a.grad_fn is not None else a)
-                       for i, a in enumerate(args) if needs[i])
+        inputs = tuple((a if a.grad_fn is None else a.grad_fn) if need else None
+                       for a, need in zip(args, needs))
         node = FunctionNode(None, arrays, None, out.data, inputs)
         node.fn, node.ctx = cls, ctx
         frame = engine.user_frame(sys._getframe(1))

@@ -149,7 +149,7 @@ def _attrs(node) -> str:
     defaults = getattr(node.op, "param_defaults", {})
     parts = [f"{k}={_short(v)}" for k, v in (node.params or {}).items()
              if k not in defaults or not _same(v, defaults[k])]
-    needs = {i for i, _ in node.inputs}
+    needs = {i for i, dest in enumerate(node.inputs) if dest is not None}
     names = getattr(node.op, "input_names", ())
     for i, a in enumerate(node.args or ()):
         if i not in needs and not isinstance(a, np.ndarray):
@@ -163,7 +163,8 @@ def _derivative(node) -> str | None:
     if not isinstance(formula, tuple):
         return formula
     names = node.op.input_names
-    return ", ".join(f"d/d{names[i]} = {formula[i]}" for i, _ in node.inputs)
+    return ", ".join(f"d/d{names[i]} = {formula[i]}"
+                     for i, dest in enumerate(node.inputs) if dest is not None)
 
 
 def _same(a, b) -> bool:
@@ -211,7 +212,7 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
                 f"draw_graph: the graph has more than max_nodes={max_nodes} ops, too many to "
                 "read. Draw a part of it (draw_graph(hidden) for an intermediate tensor, or "
                 "one layer's output), or pass max_nodes=None to draw it all (slow to lay out).")
-        needs = dict(node.inputs)
+        needs = {i: dest for i, dest in enumerate(node.inputs) if dest is not None}
         args = node.args if node.args is not None else ()
         inputs = []
         for i in range(max(len(args), max(needs, default=-1) + 1)):

@@ -93,7 +93,7 @@ class Op:
                 arrays.append(a)
             else:
                 arrays.append(as_operand(a, self.name))
-        return self._apply(args, arrays, params, tracked)
+        return self._apply(args, tuple(arrays), params, tracked)
 
     def _apply(self, args, arrays, params, tracked):
         """Run the forward on the arrays; record a node if an input requires grad."""
@@ -117,26 +117,24 @@ class Op:
         """Make ``result`` the output of a graph node: the inputs that need a gradient, where
         the user called the op, and the versions of the tensors its rules will read, so that
         backward can refuse values modified in place since the forward."""
-        inputs = []
-        watched = []
+        inputs = []  # per input: where its gradient goes, or None
+        versions = ()  # (counter, its value now, which) of each Tensor a rule will read
         for i, a in enumerate(args):
-            if not (isinstance(a, _Tensor) and a._requires_grad):
-                continue
             reads = self.reads[0 if self.variadic else i]
-            if reads is None:  # no rule for this input (an index, a condition)
+            if reads is None or not (isinstance(a, _Tensor) and a._requires_grad):
+                inputs.append(None)  # no rule for this input (an index), or no grad needed
                 continue
-            inputs.append((i, a if a.grad_fn is None else a.grad_fn))
+            inputs.append(a if a.grad_fn is None else a.grad_fn)
             reads_out, reads_args = reads
             for k in range(len(args)) if reads_args is None else reads_args:
                 read = args[k]
                 if isinstance(read, _Tensor):
                     counter = read._version or version_counter(read)
-                    watched.append((counter, counter.value, k))
-            if reads_out:
-                counter = version_counter(result)
-                watched.append((counter, counter.value, "output"))
+                    versions += ((counter, counter.value, k),)
+            if reads_out and result._version is not None:  # else watched once it has a counter
+                versions += ((result._version, result._version.value, "output"),)
         frame = _user_frame(sys._getframe(3))  # _record < _apply < __call__ < caller
-        node = Node(self, tuple(arrays), params or None, result.data, tuple(inputs), watched,
+        node = Node(self, arrays, params or None, result.data, tuple(inputs), versions,
                     (frame.f_code, frame.f_lasti))
         if engine.anomaly_enabled:
             node.stack = "".join(traceback.format_stack(frame))
