@@ -342,6 +342,17 @@ def _plan_astype(m, data, op):
     return None if i is None else ([i], {"dtype": np.float64})
 
 
+def _plan_class_logits(m, data, op):
+    """Logits: any matrix drawn so far; integer targets and the reduction drawn here."""
+    i = m.pick(data, "logits", lambda v: v.ndim == 2)
+    if i is None:
+        return None
+    n, c = m.value(i).shape
+    target = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)), label="target")
+    return [i], {"target": target, "reduction": data.draw(st.sampled_from(["mean", "sum", "none"]),
+                                                          label="reduction")}
+
+
 PLANNERS = {
     "elementwise": _plan_elementwise, "reduce": _plan_reduce, "softmax": _plan_softmax,
     "matmul": _plan_matmul, "linear": _plan_linear, "reshape": _plan_reshape,
@@ -349,7 +360,7 @@ PLANNERS = {
     "broadcast_to": _plan_broadcast_to, "squeeze": _plan_squeeze, "unsqueeze": _plan_unsqueeze,
     "getitem": _plan_getitem, "scatter_add": _plan_scatter_add, "setitem": _plan_setitem,
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
-    "where": _plan_where, "astype": _plan_astype,
+    "where": _plan_where, "astype": _plan_astype, "class_logits": _plan_class_logits,
 }
 """How to draw arguments for each declared op ``kind``, given the tensors built so far: each
 returns (args, params), args being step numbers or constant arrays, or None if nothing fits."""
@@ -361,7 +372,7 @@ SHIPPED = sorted(name for name, op in REGISTRY.items()
 # and a single op rule switched off would leave a run with no ops at all.
 FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
-    "reducing": ("reduce", "softmax", "matmul", "linear"),
+    "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
                "scatter_add", "setitem", "concatenate", "stack"),
 }

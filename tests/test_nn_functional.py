@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -278,6 +278,27 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_n():
     F.cross_entropy(t, labels).backward()
     softmax = np.exp(np_log_softmax(logits))
     close(t.grad, (softmax - np.eye(3)[labels]) / 2)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=logits_and_labels(), weighted=st.booleans(), ignore=st.booleans())
+def test_cross_entropy_of_labels_is_one_op_agreeing_with_log_softmax_then_nll(
+        reduction, data, weighted, ignore):
+    """(N, C) logits with integer labels take the fused op: one node, same values and gradient
+    as the composition, with class weights and an ignored label too."""
+    logits, labels = data
+    options = {"reduction": reduction, "weight": np.linspace(0.5, 2.0, logits.shape[1])
+               if weighted else None, "ignore_index": int(labels[0]) if ignore else -100}
+    assume(reduction != "mean" or not ignore or (labels != labels[0]).any())
+    fused_x, plain_x = ag.tensor(logits, requires_grad=True), ag.tensor(logits, requires_grad=True)
+    fused = F.cross_entropy(fused_x, labels, **options)
+    plain = F.nll_loss(F.log_softmax(plain_x, 1), labels, **options)
+    assert fused.grad_fn.name == "cross_entropy" and fused.grad_fn.next_functions == (fused_x,)
+    close(fused, plain.data)
+    seed = np.linspace(-1.0, 1.0, fused.size).reshape(fused.shape)
+    fused.backward(seed)
+    plain.backward(seed)
+    close(fused_x.grad, plain_x.grad.data)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -1,8 +1,10 @@
 """nn.functional: activations, layers and losses as functions, with PyTorch's names.
 
-Everything is composed from the engine's ops, so gradients come from the chain rule; the one
-exception, binary cross-entropy on probabilities, is a registered primitive (its log must be
-clamped, and only a fused rule keeps the gradient finite there) checked by the registry test.
+Everything is composed from the engine's ops, so gradients come from the chain rule; the two
+exceptions are registered primitives, checked by the registry test like every op: binary
+cross-entropy on probabilities (its log must be clamped, and only a fused rule keeps the gradient
+finite there), and cross-entropy of logits against class labels (softmax - one_hot in one step,
+the loss of every classifier, where a dozen small ops would cost more than the layers).
 """
 
 from __future__ import annotations
@@ -303,6 +305,37 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
+def _label_weights(target, weight, ignore_index, dtype):
+    """Each row's class (0 where ignored) and its weight in the loss (0 where ignored)."""
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    w = valid if weight is None else np.where(valid, weight[safe], 0)
+    return safe, w.astype(dtype)
+
+
+def _cross_entropy_labels_grad(g, out, input, target, weight=None, ignore_index=-100,
+                               reduction="mean"):
+    safe, w = _label_weights(target, weight, ignore_index, input.dtype)
+    one_hot = np.zeros(input.shape, input.dtype)
+    one_hot[np.arange(len(safe)), safe] = 1
+    scale = g * (w / w.sum() if reduction == "mean" else w)  # (N,): each row's share of g
+    return (_ops.softmax.dispatch(input, 1) - one_hot) * scale[:, None]
+
+
+@primitive(_cross_entropy_labels_grad, kind="class_logits", nin=1, name="cross_entropy",
+           derivative="softmax(x) - one_hot(target)")
+def _cross_entropy_labels(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Softmax cross-entropy of logits (N, C) against integer labels (N,), as one op."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    safe, w = _label_weights(target, weight, ignore_index, input.dtype)
+    shifted = input - input.max(axis=1, keepdims=True)  # exp never overflows
+    losses = (np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(safe)), safe]) * w
+    if reduction == "none":
+        return losses
+    return losses.sum() / w.sum() if reduction == "mean" else losses.sum()
+
+
 def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0):
     """Cross-entropy of logits (N, C, ...) against integer class labels, or against class
@@ -312,6 +345,15 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
+    if input.ndim == 2 and not label_smoothing and _data(target).dtype.kind in "iu":
+        labels, _, classes = _class_targets(input, target, "cross_entropy", ignore_index)
+        _check_class_weight(weight, classes, "cross_entropy")
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got "
+                             f"{reduction!r}")
+        return _cross_entropy_labels(input, target=labels, ignore_index=ignore_index,
+                                     weight=None if weight is None else _data(weight),
+                                     reduction=reduction)
     axis = 1 if input.ndim > 1 else 0
     logp = _ops.log_softmax(input, axis)
     classes = input.shape[axis]

@@ -260,6 +260,20 @@ def _where(draw, op):
 
 
 @st.composite
+def _class_logits(draw, op):
+    """Logits (N, C), integer targets (N,), maybe class weights and an ignored label."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    target = draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)))
+    params = {"target": target, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+    if draw(st.booleans()):
+        params["weight"] = draw(arrays((c,), domain="positive"))
+    if draw(st.booleans()):
+        params["ignore_index"] = draw(st.sampled_from(sorted(set(target.tolist()))))
+        assume(params["reduction"] != "mean" or (target != params["ignore_index"]).any())
+    return [draw(arrays((n, c)))], params
+
+
+@st.composite
 def _astype(draw, op):
     return [draw(arrays())], {"dtype": np.float64}
 
@@ -272,4 +286,5 @@ _KINDS = {
     "getitem": _getitem, "scatter_add": _scatter_add, "setitem": _setitem,
     "concatenate": _concatenate,
     "stack": _stack, "clip": _clip, "where": _where, "astype": _astype,
+    "class_logits": _class_logits,
 }
