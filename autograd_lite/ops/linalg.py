@@ -40,7 +40,11 @@ def matmul(x, y):
            kind="linear", derivative=("weight", "g^T x", "1"))
 def linear(x, weight, bias):
     """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
-    return np.matmul(x, weight.T) + bias
+    out = np.matmul(x, weight.T)
+    if isinstance(bias, np.ndarray) and bias.dtype == out.dtype and bias.shape == out.shape[-1:]:
+        out += bias  # the product is a new array: add in place, no second (batch, out) array
+        return out
+    return out + bias
 
 
 __all__ = ["matmul", "linear"]
