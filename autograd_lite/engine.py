@@ -179,11 +179,12 @@ class Node:
     """One recorded op application: what ``Tensor.grad_fn`` holds.
 
     ``inputs`` has one entry per input of the op: where that input's gradient goes (the
-    input's own Node, or the leaf Tensor that accumulates it), or None if it needs none. ``args``/``out`` are the saved
-    forward arrays the rules read; they are dropped after backward unless ``retain_graph``.
-    ``versions`` are the version counters (and their values then) of the tensors the rules
-    read, ``where`` the user's code object and the bytecode offset in it that created the op
-    (``source_line`` turns it into a line only when asked), ``hooks`` run on its gradient.
+    input's own Node, or the leaf Tensor that accumulates it), or None if it needs none.
+    ``args``/``out`` are the saved forward arrays the rules read; they are dropped after
+    backward unless ``retain_graph``. ``versions`` are the version counters (and their values
+    then) of the tensors the rules read, ``where`` the user's code object and the bytecode
+    offset in it that created the op (``source_line`` turns it into a line only when asked),
+    ``hooks`` run on its gradient, ``sequence_nr`` orders nodes by creation (as PyTorch's).
     """
 
     __slots__ = ("op", "args", "params", "out", "inputs", "versions", "where", "hooks", "stack",

@@ -401,7 +401,7 @@ def details(results) -> list[str]:
                   f"{w5['steps']}: {w5['growth_mib']:+.1f} MiB; peak {w5['peak_mib']:.0f} MiB."]
 
     if results["diagnostics"]:
-        lines += ["", "## autograd_lite's anomaly mode, per op", "",
+        lines += ["", "## autograd_lite per op: where the time goes, and anomaly mode", "",
                   "| measurement | µs per op | share of a W1 (64,) op |", "| --- | --- | --- |"]
         for d in results["diagnostics"]:
             if "missing" in d:

@@ -179,9 +179,78 @@ def run(framework: str, quick: bool) -> list[dict]:
     return rows
 
 
+def _split_timings(rounds: int, number: int) -> dict[str, float]:
+    """W1 (64,) taken apart, µs per op: the floor's forward and backward alone, and ours:
+    forward under ``no_grad`` (dispatch and Tensor objects only), forward recording the graph,
+    and backward alone (graphs built beforehand, outside the timing)."""
+    import gc
+
+    import autograd_lite as ag
+
+    x0 = data((64,))
+    x = ag.tensor(x0, requires_grad=True)
+
+    def forward(y, n=CHAIN):
+        for i in range(n):
+            k = i % 4
+            y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else ag.tanh(y) if k == 2 else ag.exp(y)
+        return y
+
+    def numpy_forward():
+        y, saved = x0, [None] * CHAIN
+        for i in range(CHAIN):
+            k = i % 4
+            if k == 0:
+                y = y + ONE
+            elif k == 1:
+                y = y * HALF
+            elif k == 2:
+                y = saved[i] = np.tanh(y)
+            else:
+                y = saved[i] = np.exp(y)
+        return saved
+
+    saved = numpy_forward()
+
+    def numpy_backward():
+        g = np.ones_like(x0)
+        for i in reversed(range(CHAIN)):
+            k = i % 4
+            if k == 1:
+                g = g * HALF
+            elif k == 2:
+                g = g * (1 - saved[i] * saved[i])
+            elif k == 3:
+                g = g * saved[i]
+
+    def no_grad_forward():
+        with ag.no_grad():
+            forward(x)
+
+    times = {"numpy forward": [], "numpy backward": [], "forward, no_grad": [],
+             "forward, recording": [], "backward": []}
+    for _ in range(rounds):
+        for name, fn in [("numpy forward", numpy_forward), ("numpy backward", numpy_backward),
+                         ("forward, no_grad", no_grad_forward),
+                         ("forward, recording", lambda: forward(x))]:
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[name].append((time.perf_counter() - start) / number)
+        losses = [forward(x).sum() for _ in range(number)]
+        gc.collect()
+        start = time.perf_counter()
+        for loss in losses:
+            loss.backward()
+        times["backward"].append((time.perf_counter() - start) / number)
+    return {name: stats(t, 1e6 / CHAIN)["median"] for name, t in times.items()}
+
+
 def diagnostics(quick: bool) -> list[dict]:
-    """What anomaly mode costs autograd_lite per op: the flag test every op pays while it is
-    off (the default), and for contrast W1 with it on. The flag test reads the engine's
+    """Where autograd_lite's time per W1 (64,) op goes (each part against the numpy floor's
+    share), and what anomaly mode costs: the flag test every op pays while it is off (the
+    default), and for contrast W1 with it on. The flag test reads the engine's
     ``anomaly_enabled``; if the engine no longer has that name, the row says so."""
     import autograd_lite as ag
     from autograd_lite import engine
@@ -195,7 +264,17 @@ def diagnostics(quick: bool) -> list[dict]:
     rounds, number = (3, 2) if quick else (15, 20)
     times = interleaved({"off": lambda: chain(x0, CHAIN), "on": anomaly_on}, rounds, number)
     off, on = (stats(times[k], 1e6 / CHAIN)["median"] for k in ("off", "on"))
-    rows = [{"what": "W1 (64,) anomaly mode off (the default)", "us_per_op": off}]
+    split = _split_timings(rounds, number)
+    rows = [{"what": "W1 (64,) forward + backward, anomaly mode off (the default)",
+             "us_per_op": off},
+            {"what": "numpy floor: forward", "us_per_op": split["numpy forward"]},
+            {"what": "numpy floor: backward", "us_per_op": split["numpy backward"]},
+            {"what": "forward under no_grad (numpy's forward, dispatch, the Tensor)",
+             "us_per_op": split["forward, no_grad"]},
+            {"what": "recording the graph (forward recording less forward under no_grad)",
+             "us_per_op": split["forward, recording"] - split["forward, no_grad"]},
+            {"what": "backward (numpy's backward, the walk, the rules' calls)",
+             "us_per_op": split["backward"]}]
     n = 20_000 if quick else 200_000
     if hasattr(engine, "anomaly_enabled"):
         start = time.perf_counter()
