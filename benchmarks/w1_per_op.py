@@ -21,34 +21,40 @@ CHAIN = 200
 ONE, HALF = np.float32(1.0), np.float32(0.5)  # numpy float32 scalars: no upcast anywhere
 
 
+def numpy_forward(x0, n):
+    """The floor's forward: the chain's output, and what its backward reads (the outputs of
+    tanh and exp, as a graph would keep them)."""
+    y, saved = x0, [None] * n
+    for i in range(n):
+        k = i % 4
+        if k == 0:
+            y = y + ONE
+        elif k == 1:
+            y = y * HALF
+        elif k == 2:
+            y = saved[i] = np.tanh(y)
+        else:
+            y = saved[i] = np.exp(y)
+    return y, saved
+
+
+def numpy_backward(y, saved):
+    """The floor's backward, written by hand: d(sum of y)/dx from what the forward saved."""
+    g = np.ones_like(y)
+    for i in reversed(range(len(saved))):
+        k = i % 4
+        if k == 1:
+            g = g * HALF
+        elif k == 2:
+            g = g * (1 - saved[i] * saved[i])
+        elif k == 3:
+            g = g * saved[i]
+    return g
+
+
 def numpy_chain():
-    """The floor: the same forward, then the backward by hand; only what backward reads is
-    kept (the outputs of tanh and exp), as a graph would keep it."""
-
-    def chain(x0, n):
-        y, saved = x0, [None] * n
-        for i in range(n):
-            k = i % 4
-            if k == 0:
-                y = y + ONE
-            elif k == 1:
-                y = y * HALF
-            elif k == 2:
-                y = saved[i] = np.tanh(y)
-            else:
-                y = saved[i] = np.exp(y)
-        g = np.ones_like(y)
-        for i in reversed(range(n)):
-            k = i % 4
-            if k == 1:
-                g = g * HALF
-            elif k == 2:
-                g = g * (1 - saved[i] * saved[i])
-            elif k == 3:
-                g = g * saved[i]
-        return g
-
-    return chain
+    """The floor: the same forward, then the backward by hand."""
+    return lambda x0, n: numpy_backward(*numpy_forward(x0, n))
 
 
 def autograd_lite_chain():
@@ -196,32 +202,7 @@ def _split_timings(rounds: int, number: int) -> dict[str, float]:
             y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else ag.tanh(y) if k == 2 else ag.exp(y)
         return y
 
-    def numpy_forward():
-        y, saved = x0, [None] * CHAIN
-        for i in range(CHAIN):
-            k = i % 4
-            if k == 0:
-                y = y + ONE
-            elif k == 1:
-                y = y * HALF
-            elif k == 2:
-                y = saved[i] = np.tanh(y)
-            else:
-                y = saved[i] = np.exp(y)
-        return saved
-
-    saved = numpy_forward()
-
-    def numpy_backward():
-        g = np.ones_like(x0)
-        for i in reversed(range(CHAIN)):
-            k = i % 4
-            if k == 1:
-                g = g * HALF
-            elif k == 2:
-                g = g * (1 - saved[i] * saved[i])
-            elif k == 3:
-                g = g * saved[i]
+    y, saved = numpy_forward(x0, CHAIN)
 
     def no_grad_forward():
         with ag.no_grad():
@@ -230,7 +211,8 @@ def _split_timings(rounds: int, number: int) -> dict[str, float]:
     times = {"numpy forward": [], "numpy backward": [], "forward, no_grad": [],
              "forward, recording": [], "backward": []}
     for _ in range(rounds):
-        for name, fn in [("numpy forward", numpy_forward), ("numpy backward", numpy_backward),
+        for name, fn in [("numpy forward", lambda: numpy_forward(x0, CHAIN)),
+                         ("numpy backward", lambda: numpy_backward(y, saved)),
                          ("forward, no_grad", no_grad_forward),
                          ("forward, recording", lambda: forward(x))]:
             gc.collect()
