@@ -3,9 +3,10 @@
 Read this file first. A forward op (see ``ops/registry.py``) that sees an input requiring grad
 records a ``Node``: which op ran, the arrays it ran on, its output, and for each input that needs
 a gradient either that input's own ``Node`` or, for a leaf, the leaf ``Tensor`` itself.
-``backward`` walks those nodes from the output back to the leaves, in an order where every node
-runs only after all its consumers have sent it their gradient (a topological order, found with
-an explicit stack, never recursion), and applies each op's vector-Jacobian product rule.
+``backward`` finds the nodes the output depends on (with an explicit stack, never recursion) and
+runs them newest first: a node's inputs are always older than it, so every node runs only after
+all its consumers have sent it their gradient. Each applies its op's vector-Jacobian product
+rules; what reaches the leaves is added into their ``.grad``.
 """
 
 from __future__ import annotations
