@@ -261,6 +261,7 @@ class Node:
         op = self.op
         rules = op.vjps
         params = self.params
+        n = len(args)
         result = []
         for i, dest in enumerate(self.inputs):
             if dest is None:
@@ -269,6 +270,10 @@ class Node:
                 gi = rules[0](g, out, *args, argnum=i, **params or _NO_PARAMS)
             elif params:
                 gi = rules[i](g, out, *args, **params)
+            elif n == 1:  # spelled out: a call with *args costs twice as much as a plain one
+                gi = rules[i](g, out, args[0])
+            elif n == 2:
+                gi = rules[i](g, out, args[0], args[1])
             else:
                 gi = rules[i](g, out, *args)
             if create_graph:

@@ -98,7 +98,14 @@ class Op:
     def _apply(self, args, arrays, params, tracked):
         """Run the forward on the arrays; record a node if an input requires grad."""
         try:
-            out = self.forward(*arrays, **params) if params else self.forward(*arrays)
+            if params:
+                out = self.forward(*arrays, **params)
+            elif len(arrays) == 1:  # spelled out: a call with *args costs twice a plain one
+                out = self.forward(arrays[0])
+            elif len(arrays) == 2:
+                out = self.forward(arrays[0], arrays[1])
+            else:
+                out = self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self.name, e, arrays) from None
         if type(out) is not np.ndarray:
