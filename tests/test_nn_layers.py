@@ -4,6 +4,7 @@ against finite differences."""
 
 import math
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -203,6 +204,41 @@ def test_sequential_slicing_shares_the_modules():
     assert isinstance(head, nn.Sequential) and list(head) == layers[1:]
     x = ag.randn(4, 2)
     np.testing.assert_array_equal(head(model[0](x)).numpy(), model(x).numpy())
+
+
+def test_sequential_slice_keeps_the_names_so_state_dict_keys_match_the_whole():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    tail = model[1:]
+    assert [name for name, _ in tail.named_parameters()] == ["2.weight", "2.bias"]
+    whole = model.state_dict()
+    for key, value in tail.state_dict().items():
+        np.testing.assert_array_equal(value, whole[key])
+
+
+def test_sequential_from_an_ordered_dict_uses_its_names():
+    hidden, out = nn.Linear(2, 3), nn.Linear(3, 1)
+    model = nn.Sequential(OrderedDict([("hidden", hidden), ("act", nn.Tanh()), ("out", out)]))
+    assert model.hidden is hidden and model[-1] is out and len(model) == 3
+    assert [name for name, _ in model.named_parameters()] == [
+        "hidden.weight", "hidden.bias", "out.weight", "out.bias"]
+    x = ag.randn(4, 2)
+    np.testing.assert_array_equal(model(x).numpy(), out(ag.tanh(hidden(x))).numpy())
+    with pytest.raises(ValueError, match="without '.'"):
+        nn.Sequential(OrderedDict([("a.b", nn.Tanh())]))
+    with pytest.raises(TypeError, match="'act' is a function, not a Module"):
+        nn.Sequential(OrderedDict([("act", lambda x: x)]))
+
+
+def test_sequential_index_out_of_range_says_how_many_modules():
+    with pytest.raises(IndexError, match="index 2 is out of range for 2 modules"):
+        nn.Sequential(nn.Tanh(), nn.ReLU())[2]
+
+
+def test_sequential_append_refuses_to_replace_a_module():
+    tail = nn.Sequential(nn.Tanh(), nn.ReLU(), nn.Sigmoid())[1:]  # named "1" and "2"
+    with pytest.raises(ValueError, match="already named '2'"):
+        tail.append(nn.Tanh())
+    assert len(tail) == 2
 
 
 def test_sequential_append_registers_the_next_index():

@@ -4,6 +4,7 @@ Each forward is a call into ``functional``; the modules hold parameters and sett
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -62,14 +63,24 @@ class Flatten(Module):
 
 
 class Sequential(Module):
-    """Modules applied in order; indexable, iterable, named ``0``, ``1``, ..."""
+    """Modules applied in order; indexable and iterable. Named ``0``, ``1``, ... or, given one
+    ``OrderedDict``, by its keys (``Sequential(OrderedDict(hidden=..., out=...))``), as in
+    PyTorch. A slice is a Sequential of the same modules under the same names."""
 
     def __init__(self, *modules: Module):
         super().__init__()
-        for i, m in enumerate(modules):
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            named = list(modules[0].items())
+        else:
+            named = [(str(i), m) for i, m in enumerate(modules)]
+        for i, (name, m) in enumerate(named):
+            where = f"argument {i}" if name == str(i) else f"'{name}'"
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
-            setattr(self, str(i), m)
+                raise TypeError(f"Sequential: {where} is a {type(m).__name__}, not a Module")
+            if not isinstance(name, str) or not name or "." in name:
+                raise ValueError(f"Sequential: a module's name must be a non-empty string "
+                                 f"without '.', got {name!r}")
+            setattr(self, name, m)
 
     def forward(self, x):
         for m in self._modules.values():
@@ -77,8 +88,12 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
         items = list(self._modules.values())
-        return Sequential(*items[i]) if isinstance(i, slice) else items[i]
+        if not -len(items) <= i < len(items):
+            raise IndexError(f"Sequential: index {i} is out of range for {len(items)} modules")
+        return items[i]
 
     def __len__(self):
         return len(self._modules)
@@ -87,7 +102,13 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
-        setattr(self, str(len(self)), module)
+        """Add ``module`` at the end, named by its position (as PyTorch names it)."""
+        name = str(len(self))
+        if name in self._modules:
+            raise ValueError(f"Sequential.append: a module is already named '{name}' (this "
+                             "Sequential was sliced or built from named modules); build a new "
+                             "Sequential instead")
+        setattr(self, name, module)
         return self
 
 
