@@ -390,13 +390,41 @@ def test_batchnorm_eval_uses_running_stats_and_does_not_update_them():
     running_mean, running_var = np.array([1.0, -2.0]), np.array([4.0, 0.25])
     w, b = np.array([2.0, 3.0]), np.array([0.5, -0.5])
     bn.load_state_dict({"weight": w, "bias": b, "running_mean": running_mean,
-                        "running_var": running_var})
+                        "running_var": running_var, "num_batches_tracked": 7})
     bn.eval()
     x = _batch((5, 2))
     expected = (x - running_mean) / np.sqrt(running_var + 1e-5) * w + b
     np.testing.assert_allclose(bn(ag.tensor(x)).numpy(), expected, rtol=1e-12)
     np.testing.assert_array_equal(bn.running_mean.numpy(), running_mean)
     np.testing.assert_array_equal(bn.running_var.numpy(), running_var)
+    assert bn.num_batches_tracked.item() == 7
+
+
+def test_batchnorm_counts_training_batches():
+    bn = nn.BatchNorm1d(2)
+    for _ in range(3):
+        bn(ag.tensor(_batch((4, 2))))
+    bn.eval()
+    bn(ag.tensor(_batch((4, 2))))
+    assert bn.num_batches_tracked.item() == 3 and bn.num_batches_tracked.dtype == np.int64
+
+
+def test_batchnorm_momentum_none_averages_every_batch_equally():
+    """PyTorch's cumulative moving average: after k batches, the plain mean of their
+    statistics (the variance unbiased, as for momentum)."""
+    bn = nn.BatchNorm1d(3, momentum=None, dtype=np.float64)
+    batches = [np.random.default_rng(seed).normal(seed, 1 + seed, (5, 3)) for seed in range(4)]
+    for x in batches:
+        bn(ag.tensor(x))
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([x.mean(0) for x in batches], 0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(),
+                               np.mean([x.var(0, ddof=1) for x in batches], 0), rtol=1e-12)
+
+
+def test_batchnorm_refuses_a_momentum_outside_0_1():
+    with pytest.raises(ValueError, match="momentum must be in \\[0, 1\\] or None, got 1.5"):
+        nn.BatchNorm1d(2, momentum=1.5)
 
 
 def test_batchnorm_eval_accepts_a_single_sample_but_training_refuses_it():
@@ -443,7 +471,7 @@ def test_batchnorm_without_affine_or_running_stats():
 
 def test_batchnorm_state_dict_holds_weights_and_running_stats():
     assert list(nn.BatchNorm1d(2).state_dict()) == [
-        "weight", "bias", "running_mean", "running_var"]
+        "weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
 
 
 @pytest.mark.parametrize("shape", [(6, 3), (3, 3, 2)])

@@ -273,7 +273,7 @@ def test_state_dict_keys_are_dotted_parameter_and_buffer_names():
     model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
     assert set(model.state_dict()) == {
         "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
-        "2.weight", "2.bias"}
+        "1.num_batches_tracked", "2.weight", "2.bias"}
     for name, p in model.named_parameters():
         np.testing.assert_array_equal(model.state_dict()[name], p.numpy())
 

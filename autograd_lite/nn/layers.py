@@ -132,11 +132,15 @@ class Dropout(Module):
 class BatchNorm1d(Module):
     """Normalise each of ``num_features`` features over the batch (inputs (N, C) or (N, C, L)),
     then scale and shift. Training uses batch statistics and updates running estimates; eval
-    uses the running estimates."""
+    uses the running estimates. As in PyTorch, ``momentum`` weighs each new batch in the running
+    estimates, and ``momentum=None`` makes them the plain average over all batches so far
+    (``num_batches_tracked`` counts them)."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -148,16 +152,26 @@ class BatchNorm1d(Module):
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", creation.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, np.int64))
         else:
-            self.running_mean = self.running_var = None
+            self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x):
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, "
                              f"{self.num_features}) or (N, {self.num_features}, L), got {x.shape}")
         use_batch = self.training or not self.track_running_stats
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            batches = self.num_batches_tracked.data
+            if momentum is None:  # the running estimates average every batch so far equally
+                momentum = 1.0 / (int(batches) + 1)
+            out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                               use_batch, momentum, self.eps)
+            batches += 1  # after the forward: a batch that raised is not counted
+            return out
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, self.momentum, self.eps)
+                            use_batch, 0.0 if momentum is None else momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
