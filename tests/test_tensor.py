@@ -473,6 +473,38 @@ def test_a_value_saved_for_backward_and_modified_in_place_makes_backward_raise()
     assert x.grad is None  # raised before any gradient was accumulated
 
 
+def _modify_in_place_under_no_grad(t):
+    with ag.no_grad():
+        t.add_(1)
+
+
+@pytest.mark.parametrize("modify", [
+    pytest.param(_modify_in_place_under_no_grad, id="under no_grad"),
+    pytest.param(lambda out: _modify_in_place_under_no_grad(out[:1]), id="through a view"),
+    pytest.param(lambda out: out.detach().zero_(), id="through detach"),
+])
+@pytest.mark.parametrize("op", [ag.exp, ag.tanh, ag.sqrt, ag.sigmoid])
+def test_an_output_its_rule_reads_is_watched_however_it_is_modified(op, modify):
+    """The output's version counter is made only when something could modify it; the op that
+    made it starts watching it then."""
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    out = op(x)
+    loss = out.sum()
+    modify(out)
+    with pytest.raises(RuntimeError, match=f"gradient of '{op.name}'.*its output"):
+        loss.backward()
+
+
+def test_an_output_viewed_before_the_change_is_watched_too():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    out = ag.exp(x)
+    view = out.reshape(2, 1)
+    loss = (view * 2).sum() + out.sum()
+    _modify_in_place_under_no_grad(out)
+    with pytest.raises(RuntimeError, match="gradient of 'exp'.*its output"):
+        loss.backward()
+
+
 def test_modifying_an_input_that_backward_does_not_read_is_fine():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     c = ag.tensor([3.0, 4.0])
