@@ -21,6 +21,12 @@ import traceback
 import numpy as np
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep  # frames here are not the user's
+Tensor = None  # the Tensor class: tensor.py imports this module, then binds it here
+
+
+def bind_tensor_class(cls):
+    global Tensor
+    Tensor = cls
 
 # ---------------------------------------------------------------------------------------------
 # Grad mode: thread-local, as in PyTorch.
@@ -289,8 +295,6 @@ class Node:
 
     def _as_tensors(self):
         """The saved arrays as graph-connected Tensors, so rules build a differentiable graph."""
-        from .tensor import Tensor
-
         args = list(self.args)
         for i, dest in enumerate(self.inputs):
             if dest is not None:
@@ -364,8 +368,6 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
     are stored into it instead and no ``.grad`` changes: that is ``autograd_lite.grad``.
     ``observe(node, g, results)`` is told each step (the visualiser replays backward with it).
     """
-    from .tensor import Tensor
-
     # 1. Find the nodes the roots depend on. A node's inputs were all made before it, so running
     #    them newest first runs each one after every node it sends a gradient to. A freed node or
     #    a value modified in place raises here, before any .grad has changed.
@@ -403,11 +405,12 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
     anomaly = anomaly_enabled
     fresh = set()  # leaves whose gradient is a new array that nothing else refers to
 
-    with set_grad_enabled(create_graph):
+    previous, grad_mode.enabled = grad_mode.enabled, create_graph  # rules record only then
+    try:
         for node in order:
             g = grads.pop(node)
             if node.hooks:
-                g = _run_hooks(node.hooks, g, None, Tensor)
+                g = _run_hooks(node.hooks, g)
             if capture is not None and node in capture:
                 capture[node] = g
             try:
@@ -432,12 +435,14 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
         for leaf, g in grads.items():
             hooks = getattr(leaf, "_hooks", None)
             if hooks:
-                g = _run_hooks(hooks, g, leaf.shape, Tensor)
+                g = _run_hooks(hooks, g)
                 fresh.discard(leaf)
             if capture is None:
-                _accumulate(leaf, g, create_graph, Tensor, leaf in fresh)
+                _accumulate(leaf, g, create_graph, leaf in fresh)
             elif leaf in capture:
                 capture[leaf] = g
+    finally:
+        grad_mode.enabled = previous
 
 
 def _refuse(node):
@@ -448,17 +453,19 @@ def _refuse(node):
         raise _with_origin(e, node) from None
 
 
-def _run_hooks(hooks, g, shape, Tensor):
-    """Call each hook on the gradient (as a Tensor); a hook that returns a value replaces it."""
+def _run_hooks(hooks, g):
+    """Call each hook on the gradient (as a Tensor); a hook that returns a value replaces it,
+    and must keep its shape and dtype (as in PyTorch)."""
     raw = not isinstance(g, Tensor)
     current = Tensor._make(g, None) if raw else g
     for hook in list(hooks):
         new = hook(current)
         if new is not None:
             new = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
-            if new.shape != current.shape:
+            if new.shape != current.shape or new.dtype != current.dtype:
                 raise ValueError(f"hook {getattr(hook, '__name__', hook)!s} returned a gradient "
-                                 f"of shape {new.shape}, expected {current.shape}")
+                                 f"of shape {new.shape} and dtype {new.dtype}, expected "
+                                 f"{current.shape} and {current.dtype}")
             current = new
     return current.data if raw else current
 
@@ -475,25 +482,27 @@ def _with_origin(e, node):
         return RuntimeError(text)
 
 
-def _accumulate(leaf, g, create_graph, Tensor, fresh=False):
+def _accumulate(leaf, g, create_graph, fresh=False):
     """Add `g` into `leaf.grad`: in place into a buffer we own, out of place under create_graph.
-    A ``fresh`` gradient (made by a rule, shared with nothing) becomes ``.grad`` without a copy."""
+    A ``fresh`` gradient (made by a rule, shared with nothing) becomes ``.grad`` without a copy.
+    ``g`` has the leaf's shape and dtype already (the rules' results are fitted, hooks checked),
+    so ``_grad`` is set without the checks of the ``grad`` setter."""
     if create_graph:
         if not isinstance(g, Tensor):
             g = Tensor._make(g, None)
         elif g.grad_fn is None or not g.data.flags.writeable:  # maybe the caller's: copy
             g = Tensor._make(np.array(g.data), g.grad_fn)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-    elif leaf.grad is None:
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+    elif leaf._grad is None:
         # a copy unless fresh: g may be shared with another input's gradient (add passes g on)
-        leaf.grad = Tensor._make(g if fresh else np.array(g), None)
+        leaf._grad = Tensor._make(g if fresh else np.array(g), None)
     else:
         gd = g.data if isinstance(g, Tensor) else g
-        buf = leaf.grad.data
-        if buf.flags.writeable and buf.shape == gd.shape and leaf.grad.grad_fn is None:
+        buf = leaf._grad.data
+        if buf.flags.writeable and buf.shape == gd.shape and leaf._grad.grad_fn is None:
             buf += gd
         else:
-            leaf.grad = Tensor._make(buf + gd, None)
+            leaf._grad = Tensor._make(buf + gd, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,8 +528,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> (dx,) = grad(x ** 3, x, create_graph=True)     # 3x^2 = 27
     >>> (ddx,) = grad(dx, x)                           # 6x = 18
     """
-    from .tensor import Tensor
-
     if not isinstance(inputs, (Tensor, list, tuple)):
         raise TypeError(f"grad(): inputs must be a Tensor or a sequence of Tensors, got "
                         f"{type(inputs).__name__}")
@@ -559,8 +566,6 @@ def _as_gradient(g, caller, i):
 
 def _roots_and_seeds(outputs, grads, create_graph, caller):
     """Check the outputs and build the gradient each backward starts from."""
-    from .tensor import Tensor
-
     single = isinstance(outputs, Tensor)
     if not single and not isinstance(outputs, (list, tuple)):
         raise TypeError(f"{caller}(): outputs must be a Tensor or a sequence of Tensors, got "
@@ -587,7 +592,7 @@ def _roots_and_seeds(outputs, grads, create_graph, caller):
                     f"{caller}(): output {i} has shape {t.shape}; a gradient can be implied only "
                     "for one-element outputs, so pass one of the same shape (e.g. "
                     "y.backward(gradient=ag.ones_like(y)))")
-            g = np.ones_like(t.data)
+            g = np.ones(t.shape, t.dtype)
         else:
             gd = g.data if isinstance(g, Tensor) else _as_gradient(g, caller, i)
             if gd.shape != t.shape:

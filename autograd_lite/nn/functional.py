@@ -255,10 +255,11 @@ def _class_targets(input, target, name, ignore_index):
                          f"{expected}, got {labels.shape}")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     valid = labels != ignore_index
-    if valid.any() and (labels[valid].min() < 0 or labels[valid].max() >= classes):
-        bad = labels[valid][(labels[valid] < 0) | (labels[valid] >= classes)]
-        raise ValueError(f"{name}: target {int(bad[0])} is out of range for {classes} classes "
-                         f"(labels must be in [0, {classes - 1}])")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):  # or only ignored ones
+        bad = labels[valid & ((labels < 0) | (labels >= classes))]
+        if bad.size:
+            raise ValueError(f"{name}: target {int(bad[0])} is out of range for {classes} "
+                             f"classes (labels must be in [0, {classes - 1}])")
     return labels, valid, classes
 
 

@@ -44,6 +44,7 @@ _user_frame = engine.user_frame
 def bind_tensor_class(cls):
     global _Tensor, _new_tensor
     _Tensor, _new_tensor = cls, cls._make
+    engine.bind_tensor_class(cls)
 
 
 class Op:
