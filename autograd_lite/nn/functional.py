@@ -317,8 +317,7 @@ def _label_weights(target, weight, ignore_index, dtype):
 def _cross_entropy_labels_grad(g, out, input, target, weight=None, ignore_index=-100,
                                reduction="mean"):
     safe, w = _label_weights(target, weight, ignore_index, input.dtype)
-    one_hot = np.zeros(input.shape, input.dtype)
-    one_hot[np.arange(len(safe)), safe] = 1
+    one_hot = np.eye(input.shape[1], dtype=input.dtype)[safe]
     scale = g * (w / w.sum() if reduction == "mean" else w)  # (N,): each row's share of g
     return (_ops.softmax.dispatch(input, 1) - one_hot) * scale[:, None]
 

@@ -92,7 +92,7 @@ def std(x, axis=None, ddof=0, keepdims=False):
 def _shift(x, axis):
     if x.size == 0:  # no maximum to shift by; the result is empty (or log(0) = -inf)
         return np.zeros(np.sum(x, axis=axis, keepdims=True).shape, x.dtype)
-    m = np.max(x, axis=axis, keepdims=True)
+    m = x.max(axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0)  # an all -inf slice stays -inf instead of nan
 
 
@@ -103,7 +103,7 @@ def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, without overflow."""
     m = _shift(x, axis)
     with np.errstate(divide="ignore"):  # an empty sum: log(0) = -inf
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -112,7 +112,7 @@ def logsumexp(x, axis=None, keepdims=False):
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, without overflow."""
     e = np.exp(x - _shift(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 @primitive(lambda g, out, x, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
@@ -120,7 +120,7 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``: log-probabilities, without overflow."""
     shifted = x - _shift(x, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 __all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax", "log_softmax"]
