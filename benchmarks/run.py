@@ -432,6 +432,10 @@ def notes(results, frameworks) -> list[str]:
     out.append("W4's longest chain runs once per framework; shorter ones 3-5 times. A process's "
                "peak includes the interpreter and the framework's import (torch alone takes "
                "~200 MiB), hence the graph column.")
+    if results["diagnostics"]:
+        out.append("Where autograd_lite's time per op goes beyond numpy's (the section above), "
+                   "why the targets it misses are missed, and what would remove the rest: "
+                   "`benchmarks/README.md`, \"Where the time goes\".")
     return out
 
 
