@@ -189,15 +189,16 @@ class Node:
     input's own Node, or the leaf Tensor that accumulates it), or None if it needs none.
     ``args``/``out`` are the saved forward arrays the rules read; they are dropped after
     backward unless ``retain_graph``. ``versions`` are the version counters (and their values
-    then) of the tensors the rules read, ``where`` the user's code object and the bytecode
-    offset in it that created the op (``source_line`` turns it into a line only when asked),
-    ``hooks`` run on its gradient, ``sequence_nr`` orders nodes by creation (as PyTorch's).
+    then) of the tensors the rules read, ``code`` and ``offset`` the user's code object and the
+    bytecode offset in it that created the op (``source_line`` turns them into a line only when
+    asked), ``hooks`` run on its gradient, ``sequence_nr`` orders nodes by creation (as
+    PyTorch's).
     """
 
-    __slots__ = ("op", "args", "params", "out", "inputs", "versions", "where", "hooks", "stack",
-                 "sequence_nr", "__weakref__")
+    __slots__ = ("op", "args", "params", "out", "inputs", "versions", "code", "offset", "hooks",
+                 "stack", "sequence_nr", "__weakref__")
 
-    def __init__(self, op, args, params, out, inputs, versions=(), where=None):
+    def __init__(self, op, args, params, out, inputs, versions=(), code=None, offset=0):
         self.sequence_nr = next(_node_count)  # creation order: backward runs newest first
         self.op = op
         self.args = args
@@ -205,7 +206,8 @@ class Node:
         self.out = out
         self.inputs = inputs
         self.versions = versions
-        self.where = where
+        self.code = code
+        self.offset = offset
         self.hooks = None
         self.stack = None
 
@@ -216,11 +218,11 @@ class Node:
     @property
     def source_line(self):
         """(file, line) of the user's code that created this op, or None."""
-        if self.where is None:
+        if self.code is None:
             return None
-        code, offset = self.where
-        line = next((n for start, end, n in code.co_lines() if start <= offset < end), None)
-        return code.co_filename, line
+        line = next((n for start, end, n in self.code.co_lines() if start <= self.offset < end),
+                    None)
+        return self.code.co_filename, line
 
     @property
     def next_functions(self):
@@ -472,7 +474,7 @@ def _run_hooks(hooks, g):
 
 def _with_origin(e, node):
     """The same error, saying which forward line created the op whose backward failed."""
-    if node.where is None or "was created at" in str(e):
+    if node.code is None or "was created at" in str(e):
         return e
     file, line = node.source_line
     text = f"{e}\n  (the '{node.name}' op whose backward failed was created at {file}:{line})"

@@ -147,7 +147,7 @@ class Function:
         node = FunctionNode(None, arrays, None, out.data, inputs)
         node.fn, node.ctx = cls, ctx
         frame = engine.user_frame(sys._getframe(1))
-        node.where = (frame.f_code, frame.f_lasti)
+        node.code, node.offset = frame.f_code, frame.f_lasti
         if engine.anomaly_enabled:
             node.stack = "".join(traceback.format_stack(frame))
         ctx._saved = tuple(_OUTPUT if t is out else t for t in ctx._saved)

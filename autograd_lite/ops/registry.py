@@ -143,7 +143,7 @@ class Op:
                 versions += ((result._version, result._version.value, "output"),)
         frame = _user_frame(sys._getframe(3))  # _record < _apply < __call__ < caller
         node = Node(self, arrays, params or None, result.data, tuple(inputs), versions,
-                    (frame.f_code, frame.f_lasti))
+                    frame.f_code, frame.f_lasti)
         if engine.anomaly_enabled:
             node.stack = "".join(traceback.format_stack(frame))
         result.grad_fn = node
