@@ -1,6 +1,8 @@
 """autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch."""
 
 from . import data, datasets, diagnostics, io, nn, ops, optim, plot
+from ._tensor import Tensor
+from .anomaly_mode import detect_anomaly
 from .creation import (
     arange,
     default_generator,
@@ -16,19 +18,11 @@ from .creation import (
     zeros_like,
 )
 from .debug import GraphGrowthGuard, GraphGrowthWarning, graph_size
-from .engine import (
-    backward,
-    detect_anomaly,
-    enable_grad,
-    grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
+from .engine import backward, grad
 from .function import Function, FunctionCtx
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .io import load, save
 from .ops import *  # noqa: F403  (every op, by name: ag.exp, ag.matmul, ...)
-from .tensor import Tensor
 from .training import EarlyStopping, History, accuracy, evaluate, fit
 
 __version__ = "0.1.0"
@@ -45,4 +39,4 @@ __all__ = [
     "detect_anomaly", "GraphGrowthGuard", "GraphGrowthWarning", "graph_size",
     # training and checkpoints
     "fit", "evaluate", "History", "EarlyStopping", "accuracy", "save", "load",
-] + [name for name in ops.__all__ if name not in ("REGISTRY", "Op")]
+] + [name for name in ops.__all__ if name not in ("REGISTRY", "COMPOSITES", "Op", "Composite")]

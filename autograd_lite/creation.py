@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import functools
+import numbers
 
 import numpy as np
 
+from ._tensor import Tensor, shape_arg
+from .errors import named
 from .ops.registry import as_operand, check_dtype, to_array
-from .tensor import Tensor
 
-_generator = np.random.default_rng()
-
-
-def _named(fn):
-    """A factory's errors are TypeError/ValueError naming the factory."""
-    name = fn.__name__
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as e:
-            text = str(e)
-            if text.startswith((f"{name}:", f"{name}(")) or "floating-point" in text:
-                raise
-            cls = TypeError if isinstance(e, TypeError) else ValueError
-            raise cls(f"{name}: {text.removeprefix('Tensor: ')}") from None
-
-    return wrapper
+_default = np.random.default_rng()  # reseeded in place by manual_seed, so every holder follows
 
 
 def _dtype(dtype, name):
@@ -37,24 +20,41 @@ def _dtype(dtype, name):
     return dtype
 
 
-def _gen(generator, name):
-    if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{name}: generator must be a numpy.random.Generator, got "
-                        f"{type(generator).__name__}")
-    return generator or _generator
+def random_generator(seed, name: str, *, seeds: bool = True) -> np.random.Generator:
+    """The generator a random draw uses: ``seed`` itself if it is a numpy Generator, a new one
+    seeded with it if it is a non-negative int (unless ``seeds=False``: a ``generator=``
+    argument, as PyTorch's, takes a Generator only), the default one (``manual_seed``) if None.
+
+    >>> random_generator(3, "demo").random() == random_generator(3, "demo").random()
+    True
+    >>> random_generator(None, "demo") is default_generator()
+    True
+    """
+    if seed is None:
+        return _default
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if not seeds or isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        wanted = "a non-negative int or a numpy.random.Generator" if seeds else \
+            "a numpy.random.Generator"
+        raise TypeError(f"{name}: expected None or {wanted}, got {type(seed).__name__} "
+                        f"{seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name}: a seed must be non-negative, got {seed}")
+    return np.random.default_rng(seed)
 
 
-@_named
+@named
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the default generator used by ``randn``/``rand`` (and by nn's initialisers)."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-    return _generator
+    """Seed the default generator: ``randn``/``rand``, nn's initialisers, dropout and
+    DataLoader's shuffle draw from it unless given a seed or generator of their own."""
+    _default.bit_generator.state = random_generator(seed, "manual_seed").bit_generator.state
+    return _default
 
 
 def default_generator() -> np.random.Generator:
-    """The generator ``randn``/``rand`` draw from when none is given."""
-    return _generator
+    """The generator random functions draw from when none is given."""
+    return _default
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -63,6 +63,10 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     Python floats become float32 and ints int64, as in PyTorch; numpy arrays keep their dtype.
 
     >>> tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    tensor([[1., 2.],
+            [3., 4.]], requires_grad=True)
+    >>> tensor([1, 2]).dtype, tensor(np.array([1.0, 2.0])).dtype
+    (dtype('int64'), dtype('float64'))
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -74,29 +78,24 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def _shape(shape):
-    """Accept both ``zeros(2, 3)`` and ``zeros((2, 3))``."""
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
 def _filled(shape, value, dtype, requires_grad):
-    shape = _shape(shape)
+    shape = shape_arg(shape)
     return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
 
 
-@_named
+@named
 def zeros(*shape, dtype=np.float32, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _filled(shape, 0, _dtype(dtype, "zeros"), requires_grad)
 
 
-@_named
+@named
 def ones(*shape, dtype=np.float32, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
     return _filled(shape, 1, _dtype(dtype, "ones"), requires_grad)
 
 
-@_named
+@named
 def full(shape, fill_value, dtype=np.float32, requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value``."""
     dtype = _dtype(dtype, "full")
@@ -106,7 +105,7 @@ def full(shape, fill_value, dtype=np.float32, requires_grad: bool = False) -> Te
     return _filled((shape,), fill, dtype, requires_grad)
 
 
-@_named
+@named
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and, by default, dtype) of ``t``."""
     data = t.data if isinstance(t, Tensor) else as_operand(t, "zeros_like")
@@ -115,7 +114,7 @@ def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
                   requires_grad=requires_grad)
 
 
-@_named
+@named
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and, by default, dtype) of ``t``."""
     data = t.data if isinstance(t, Tensor) else as_operand(t, "ones_like")
@@ -124,7 +123,7 @@ def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
                   requires_grad=requires_grad)
 
 
-@_named
+@named
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, stop), as numpy.arange (float arguments give float32)."""
     bounds = [as_operand(b, "arange") for b in (start, stop, step) if b is not None]
@@ -138,26 +137,26 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     return Tensor(data, requires_grad=requires_grad)
 
 
-@_named
+@named
 def randn(*shape, dtype=np.float32, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples; seed with ``manual_seed`` or pass a numpy ``generator``."""
-    shape = _shape(shape)
-    gen = _gen(generator, "randn")
+    shape = shape_arg(shape)
+    gen = random_generator(generator, "randn", seeds=False)
     return Tensor(gen.standard_normal(shape).astype(_dtype(dtype, "randn")),
                   requires_grad=requires_grad)
 
 
-@_named
+@named
 def rand(*shape, dtype=np.float32, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1); seed with ``manual_seed`` or pass a numpy ``generator``."""
-    shape = _shape(shape)
-    gen = _gen(generator, "rand")
+    shape = shape_arg(shape)
+    gen = random_generator(generator, "rand", seeds=False)
     return Tensor(gen.random(shape).astype(_dtype(dtype, "rand")), requires_grad=requires_grad)
 
 
-@_named
+@named
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (no copy), as torch.from_numpy."""
     if not isinstance(array, np.ndarray):

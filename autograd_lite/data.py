@@ -21,8 +21,8 @@ import numbers
 
 import numpy as np
 
+from ._tensor import Tensor
 from .ops.registry import check_dtype, to_array
-from .tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "train_val_test_split"]
 

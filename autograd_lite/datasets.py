@@ -22,8 +22,8 @@ import numbers
 
 import numpy as np
 
+from ._tensor import Tensor
 from .data import _generator
-from .tensor import Tensor
 
 __all__ = ["make_linear", "make_blobs", "make_moons", "make_circles", "make_spirals",
            "make_xor"]
@@ -72,7 +72,11 @@ def make_linear(n: int = 100, n_features: int = 1, noise: float = 0.1, weights=N
             float. Least squares on noiseless data recovers them exactly.
 
     >>> X, y = make_linear(50, noise=0.0, weights=[2.0], bias=1.0, seed=0)   # y = 2x + 1
+    >>> X.shape, y.shape, np.allclose(y, 2 * X + 1)
+    ((50, 1), (50, 1), True)
     >>> X, y, w, b = make_linear(200, n_features=3, seed=0, return_params=True)
+    >>> w.shape, b
+    ((3, 1), 0.0)
     """
     maker = "make_linear"
     n = _count(n, "n", maker)

@@ -14,7 +14,7 @@ class GraphGrowthWarning(UserWarning):
 
 def graph_size(tensor, limit: int = 10**7) -> int:
     """Number of ops in ``tensor``'s recorded history (counting stops at ``limit``)."""
-    from .tensor import Tensor
+    from ._tensor import Tensor
 
     if not isinstance(tensor, Tensor):
         raise TypeError(f"graph_size: expected a Tensor, got {type(tensor).__name__}")
@@ -37,11 +37,14 @@ class GraphGrowthGuard:
     """Call ``check(t)`` once per iteration on a tensor you keep across iterations; it warns
     (once) when that tensor's history has grown ``patience`` iterations in a row.
 
-    >>> guard = GraphGrowthGuard()
-    >>> for x, y in loader:
-    ...     loss = loss_fn(model(x), y)
-    ...     total = total + loss          # leaks: total keeps every iteration's graph
-    ...     guard.check(total, "total")   # GraphGrowthWarning after a few iterations
+    >>> import warnings
+    >>> guard, x, total = GraphGrowthGuard(patience=3), ag.tensor(1.0, requires_grad=True), 0.0
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     for step in range(4):
+    ...         total = total + x * 2                 # leaks: total keeps every step's graph
+    ...         size = guard.check(total, "total")    # its history: 2, 4, 6, then 8 ops
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    total carries a computation graph that has grown for 3 iterations in a row (now 8 ops): ...
     """
 
     def __init__(self, patience: int = 3):

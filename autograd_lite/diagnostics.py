@@ -4,10 +4,20 @@ ReLU units never fire. Pure numpy; ``autograd_lite.plot`` draws the same numbers
 Run them after ``loss.backward()`` to spot broken wiring (a layer that gets no gradient),
 vanishing or exploding gradients, and dead ReLUs:
 
->>> loss.backward()
+>>> _ = ag.manual_seed(0)
+>>> model = ag.nn.Sequential(ag.nn.Linear(2, 3), ag.nn.ReLU(), ag.nn.Linear(3, 1))
+>>> x = ag.randn(8, 2)
+>>> model[:2](x).sum().backward()        # a bug: the last layer is left out of the loss
 >>> print(format_gradient_flow(gradient_flow(model)))
->>> dead_relu_fraction(model, x_batch)
-{'net.1': 0.0, 'net.3': 0.25}
+parameter  shape   mean |grad|  max |grad|  norm       flag
+---------  ------  -----------  ----------  ---------  -------
+0.weight   (3, 2)  2.009e+00    3.785e+00   5.658e+00
+0.bias     (3,)    5.000e+00    6.000e+00   8.775e+00
+2.weight   (1, 3)  -            -           -          no grad
+2.bias     (1,)    -            -           -          no grad
+2 of 4 parameters flagged: 2.weight (no grad), 2.bias (no grad)
+>>> dead_relu_fraction(model, x)
+{'1': 0.0}
 """
 
 from __future__ import annotations
@@ -18,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import no_grad
+from ._tensor import Tensor
+from .grad_mode import no_grad
 from .nn.layers import ReLU
 from .nn.module import Module
-from .tensor import Tensor
 
 # Flags, worst first. "no grad" and "zero" mean broken wiring: the parameter does not reach the
 # loss (or reaches it only through a non-differentiable path).
@@ -71,9 +81,10 @@ def gradient_flow(model, *, vanishing: float = 1e-7, exploding: float = 1e3
 
     ``model`` is a Module or an iterable of (name, Tensor) pairs. Call it after ``backward()``.
 
-    >>> loss.backward()
+    >>> model = ag.nn.Sequential(ag.nn.Linear(2, 3), ag.nn.ReLU(), ag.nn.Linear(3, 1))
+    >>> model[:2](ag.ones(4, 2)).sum().backward()    # the last layer is left out of the loss
     >>> [row.name for row in gradient_flow(model) if row.flag == "no grad"]
-    ['unused.weight', 'unused.bias']
+    ['2.weight', '2.bias']
     """
     if not 0 <= vanishing < exploding:
         raise ValueError(f"gradient_flow: need 0 <= vanishing < exploding, got vanishing="
@@ -110,12 +121,14 @@ def format_gradient_flow(rows: list[GradientFlowRow]) -> str:
     """``gradient_flow`` rows as a fixed-width text table, followed by a one-line summary of the
     flagged parameters.
 
-    >>> print(format_gradient_flow(gradient_flow(model)))
-    parameter  shape   mean |grad|  max |grad|  norm       flag
-    ---------  ------  -----------  ----------  ---------  -------
-    0.weight   (3, 2)  1.234e-01    4.567e-01   6.789e-01
-    0.bias     (3,)    -            -           -          no grad
-    1 of 2 parameters flagged: 0.bias (no grad)
+    >>> w, b = ag.tensor([1.0, -2.0], requires_grad=True), ag.tensor([0.0], requires_grad=True)
+    >>> (w * 3).sum().backward()                      # b is left out of the loss
+    >>> print(format_gradient_flow(gradient_flow([("w", w), ("b", b)])))
+    parameter  shape  mean |grad|  max |grad|  norm       flag
+    ---------  -----  -----------  ----------  ---------  -------
+    w          (2,)   3.000e+00    3.000e+00   4.243e+00
+    b          (1,)   -            -           -          no grad
+    1 of 2 parameters flagged: b (no grad)
     """
     header = ("parameter", "shape", "mean |grad|", "max |grad|", "norm", "flag")
 
@@ -146,9 +159,13 @@ def params_without_grad(model) -> list[str]:
     loss (an unused layer, a detach, an output left out of the loss). Frozen parameters
     (``requires_grad=False``) are not expected to have one and are left out.
 
-    >>> loss.backward()
+    >>> model = ag.nn.Sequential(ag.nn.Linear(2, 3), ag.nn.Linear(3, 1))
+    >>> model[0](ag.ones(1, 2)).sum().backward()      # model[1] is left out of the loss
     >>> params_without_grad(model)
-    ['head2.weight', 'head2.bias']
+    ['1.weight', '1.bias']
+    >>> model[1].bias.requires_grad = False            # frozen: not expected to have a grad
+    >>> params_without_grad(model)
+    ['1.weight']
     """
     return [name for name, p in _named_parameters(model) if p.grad is None and p.requires_grad]
 
@@ -177,8 +194,10 @@ def dead_relu_fraction(model: Module, x) -> dict[str, float]:
     activation) gets one entry per call: 'act (call 1)', 'act (call 2)'. ``F.relu`` calls are
     not modules and cannot be seen.
 
-    >>> dead_relu_fraction(model, X_train)
-    {'net.1': 0.0, 'net.3': 0.25}
+    >>> _ = ag.manual_seed(1)
+    >>> model = ag.nn.Sequential(ag.nn.Linear(2, 4), ag.nn.ReLU(), ag.nn.Linear(4, 4), ag.nn.ReLU())
+    >>> dead_relu_fraction(model, ag.randn(16, 2))      # one of the last layer's 4 units is dead
+    {'1': 0.0, '3': 0.25}
     """
     if not isinstance(model, Module):
         raise TypeError(f"dead_relu_fraction: expected a Module, got {type(model).__name__}")

@@ -1,185 +1,42 @@
-"""The reverse-mode engine: graph nodes, grad mode, and the backward walk.
+"""The reverse-mode engine: graph nodes and the backward walk. Read this file first.
 
-Read this file first. A forward op (see ``ops/registry.py``) that sees an input requiring grad
-records a ``Node``: which op ran, the arrays it ran on, its output, and for each input that needs
-a gradient either that input's own ``Node`` or, for a leaf, the leaf ``Tensor`` itself.
-``backward`` finds the nodes the output depends on (with an explicit stack, never recursion) and
-runs them newest first: a node's inputs are always older than it, so every node runs only after
-all its consumers have sent it their gradient. Each applies its op's vector-Jacobian product
-rules; what reaches the leaves is added into their ``.grad``.
+A forward op (see ``ops/registry.py``) that sees an input requiring grad records a ``Node``:
+which op ran, the arrays it ran on, its output, and for each input that needs a gradient either
+that input's own ``Node`` or, for a leaf, the leaf ``Tensor`` itself. ``backward`` then takes
+three steps:
+
+1. ``nodes_in_order``: find the nodes the output depends on (with an explicit stack, never
+   recursion), newest first. A node's inputs are always older than it, so in that order every
+   node comes after all the nodes that send it a gradient.
+2. ``propagate``: run each node's vector-Jacobian product rules on the sum of the gradients it
+   received, passing the results on to its inputs.
+3. ``deliver``: add what reached the leaves into their ``.grad``.
+
+Grad mode (``grad_mode.py``) and anomaly mode (``anomaly_mode.py``) live in files of their own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import operator
-import os
-import threading
-import traceback
 
 import numpy as np
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep  # frames here are not the user's
-Tensor = None  # the Tensor class: tensor.py imports this module, then binds it here
+from . import anomaly_mode
+from .anomaly_mode import PACKAGE_DIR
+from .errors import with_message
+from .grad_mode import grad_mode
+
+Tensor = None  # the Tensor class: _tensor.py imports this module, then binds it here
 
 
 def bind_tensor_class(cls):
     global Tensor
     Tensor = cls
 
-# ---------------------------------------------------------------------------------------------
-# Grad mode: thread-local, as in PyTorch.
-
-class _GradModeState(threading.local):
-    enabled = True  # each thread starts with grad enabled
-
-
-grad_mode = _GradModeState()
-
-
-def is_grad_enabled() -> bool:
-    """True when ops record a graph (the default); False inside ``no_grad()``."""
-    return grad_mode.enabled
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Base of the grad-mode context managers: each `with` or decorated call saves and restores."""
-
-    mode = True
-
-    def __enter__(self):
-        self.prev = is_grad_enabled()
-        grad_mode.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        grad_mode.enabled = self.prev
-        return False
-
-    def _recreate_cm(self):  # a fresh object per decorated call: re-entrant and thread-safe
-        fresh = _GradMode()
-        fresh.mode = self.mode
-        return fresh
-
-
-class no_grad(_GradMode):
-    """Context manager / decorator: ops inside record no graph (evaluation, parameter updates).
-
-    Works as ``with no_grad():``, ``@no_grad()`` and ``@no_grad``.
-    """
-
-    mode = False
-
-    def __new__(cls, fn=None):
-        if fn is not None and not callable(fn):
-            raise TypeError(f"{cls.__name__}() takes a function to decorate or nothing, got "
-                            f"{type(fn).__name__}")
-        self = super().__new__(cls)
-        return self(fn) if callable(fn) else self
-
-    def __init__(self, fn=None):
-        pass
-
-
-class enable_grad(no_grad):
-    """Context manager / decorator: record a graph again inside a ``no_grad`` region."""
-
-    mode = True
-
-
-class set_grad_enabled(_GradMode):
-    """Turn graph recording on or off: at once when called, or for a ``with`` block.
-
-    >>> with set_grad_enabled(False):
-    ...     y = x * 2          # y.requires_grad is False
-    """
-
-    def __init__(self, mode: bool):
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"set_grad_enabled(mode): mode must be a bool, got "
-                            f"{type(mode).__name__}")
-        self.mode = bool(mode)
-        self.prev = is_grad_enabled()
-        grad_mode.enabled = self.mode  # takes effect at once, as torch.set_grad_enabled does
-
-    def __enter__(self):
-        return self  # __init__ already switched; __exit__ restores what was there before
-
-    def __call__(self, fn):
-        grad_mode.enabled = self.prev  # used as a decorator: creating it must not flip the mode
-        return super().__call__(fn)
-
-
-_INTERNAL_FILES = {}  # file name -> whether it is autograd_lite's own (not the user's)
-
-
-def user_frame(frame):
-    """The first frame outside autograd_lite, walking outwards from ``frame``: the user's line.
-    Runs for every recorded op, so whether a file is ours is worked out once per file."""
-    while True:
-        file = frame.f_code.co_filename
-        internal = _INTERNAL_FILES.get(file)
-        if internal is None:
-            internal = _INTERNAL_FILES[file] = file.startswith(PACKAGE_DIR)
-        if not internal or frame.f_back is None:
-            return frame
-        frame = frame.f_back
-
 
 # ---------------------------------------------------------------------------------------------
-# Anomaly mode: off by default; when off it costs one flag test per op.
-
-anomaly_enabled = False
-
-
-class detect_anomaly(contextlib.ContextDecorator):
-    """Inside, the first NaN or Inf made by an op's forward or backward raises an error naming
-    the op and the traceback of the line that created it (slow: every op records its stack).
-
-    >>> with detect_anomaly():
-    ...     loss.backward()
-    """
-
-    def __enter__(self):
-        global anomaly_enabled
-        self.prev, anomaly_enabled = anomaly_enabled, True
-        return self
-
-    def __exit__(self, *exc):
-        global anomaly_enabled
-        anomaly_enabled = self.prev
-        return False
-
-
-def _not_finite(a):
-    return a.dtype.kind == "f" and not np.isfinite(a).all()
-
-
-def check_forward(name, arrays, out):
-    """Anomaly mode: refuse a NaN/Inf output made from finite inputs."""
-    if _not_finite(out) and not any(isinstance(a, np.ndarray) and _not_finite(a) for a in arrays):
-        frames = [f for f in traceback.extract_stack() if not f.filename.startswith(PACKAGE_DIR)]
-        stack = "".join(traceback.format_list(frames))
-        raise RuntimeError(f"anomaly: '{name}' produced NaN or Inf in its forward output from "
-                           f"finite inputs. The op was created at (most recent call last):\n"
-                           f"{stack}")
-
-
-def check_backward(node, results):
-    """Anomaly mode: refuse a NaN/Inf gradient, naming the op and where it was created."""
-    needing = [i for i, dest in enumerate(node.inputs) if dest is not None]
-    for i, (_, gi) in zip(needing, results):
-        if _not_finite(gi if isinstance(gi, np.ndarray) else gi.data):
-            file, line = node.source_line or ("?", "?")
-            origin = node.stack or f'  File "{file}", line {line}\n'
-            raise RuntimeError(f"anomaly: the backward of '{node.name}' produced NaN or Inf in "
-                               f"the gradient of its input {i}. The op was created at (most "
-                               f"recent call last):\n{origin}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Nodes
+# Nodes: one per recorded op
 
 
 class Node:
@@ -234,9 +91,8 @@ class Node:
 
     def reads_output(self) -> bool:
         """Whether the rules backward will run read the op's output (so its version matters)."""
-        reads, variadic = self.op.reads, self.op.variadic
-        return any(reads[0 if variadic else i][0]
-                   for i, dest in enumerate(self.inputs) if dest is not None)
+        return any(self.op.saves_output(i) for i, dest in enumerate(self.inputs)
+                   if dest is not None)
 
     def release(self):
         """Free the saved forward arrays (the graph's memory); the structure stays."""
@@ -261,37 +117,20 @@ class Node:
                     "1 instead of y += 1), or .clone() the value before modifying it.")
 
     def vjp(self, g, create_graph):
-        """Apply the op's rules: a (destination, gradient) pair for each input that needs one."""
-        if create_graph:
-            args, out = self._as_tensors()
-        else:
-            args, out = self.args, self.out
-        op = self.op
-        rules = op.vjps
-        params = self.params
-        n = len(args)
+        """Apply the op's rules: a (destination, gradient) pair for each input that needs one,
+        the gradient fitted to the input's shape and dtype."""
+        args, out = self._as_tensors() if create_graph else (self.args, self.out)
+        run_rule, params = self.op.run_rule, self.params
         result = []
         for i, dest in enumerate(self.inputs):
             if dest is None:
                 continue
-            if op.variadic:
-                gi = rules[0](g, out, *args, argnum=i, **params or _NO_PARAMS)
-            elif params:
-                gi = rules[i](g, out, *args, **params)
-            elif n == 1:  # spelled out: a call with *args costs twice as much as a plain one
-                gi = rules[i](g, out, args[0])
-            elif n == 2:
-                gi = rules[i](g, out, args[0], args[1])
-            else:
-                gi = rules[i](g, out, *args)
-            if create_graph:
-                gi = _fit(gi, self.args[i].shape, self.args[i].dtype, op.name, i)
-            else:
-                if type(gi) is not np.ndarray:
-                    gi = np.asarray(gi)  # numpy returns scalars, not 0-d arrays, from 0-d math
-                saved = args[i]
-                if gi.dtype is not saved.dtype or gi.shape != saved.shape:
-                    gi = _fit(gi, saved.shape, saved.dtype, op.name, i)
+            gi = run_rule(i, g, out, args, params)
+            saved = self.args[i]
+            if not create_graph and type(gi) is not np.ndarray:
+                gi = np.asarray(gi)  # numpy returns scalars, not 0-d arrays, from 0-d math
+            if gi.dtype != saved.dtype or gi.shape != saved.shape:
+                gi = fit_gradient(gi, saved.shape, saved.dtype, self.name, i)
             result.append((dest, gi))
         return result
 
@@ -304,9 +143,24 @@ class Node:
         return tuple(args), Tensor._make(self.out, self)
 
 
-_NO_PARAMS = {}
 _node_count = itertools.count()
 _creation = operator.attrgetter("sequence_nr")
+
+
+def user_frame(frame):
+    """The first frame outside autograd_lite, walking outwards from ``frame``: the user's line.
+    Runs for every recorded op, so whether a file is ours is worked out once per file."""
+    while True:
+        file = frame.f_code.co_filename
+        internal = _INTERNAL_FILES.get(file)
+        if internal is None:
+            internal = _INTERNAL_FILES[file] = file.startswith(PACKAGE_DIR)
+        if not internal or frame.f_back is None:
+            return frame
+        frame = frame.f_back
+
+
+_INTERNAL_FILES = {}  # file name -> whether it is autograd_lite's own (not the user's)
 
 
 class Version:
@@ -343,15 +197,16 @@ def sum_to(g, shape):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _fit(g, shape, dtype, op_name, argnum):
-    """Undo broadcasting and check a rule's result, naming the op if it cannot be undone."""
+def fit_gradient(g, shape, dtype, op_name, argnum):
+    """Undo broadcasting and cast a rule's result to its input's dtype; a gradient that cannot
+    be summed to the input's shape is the rule's bug, refused naming the op (as PyTorch)."""
     gshape = g.shape
     if gshape != shape:
         lead = len(gshape) - len(shape)
         if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, gshape[lead:])):
-            raise ValueError(
-                f"vjp of '{op_name}' for input {argnum} returned a gradient of shape "
-                f"{tuple(gshape)}, which cannot be summed to the input's shape {tuple(shape)}")
+            raise RuntimeError(
+                f"the backward of '{op_name}' returned a gradient of shape {tuple(gshape)} for "
+                f"input {argnum}, which cannot be summed to the input's shape {tuple(shape)}")
         g = sum_to(g, shape)
     if g.dtype != dtype:
         g = g.astype(dtype)
@@ -359,7 +214,7 @@ def _fit(g, shape, dtype, op_name, argnum):
 
 
 # ---------------------------------------------------------------------------------------------
-# The backward walk
+# The backward walk: three steps
 
 
 def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, observe=None):
@@ -370,14 +225,22 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
     are stored into it instead and no ``.grad`` changes: that is ``autograd_lite.grad``.
     ``observe(node, g, results)`` is told each step (the visualiser replays backward with it).
     """
-    # 1. Find the nodes the roots depend on. A node's inputs were all made before it, so running
-    #    them newest first runs each one after every node it sends a gradient to. A freed node or
-    #    a value modified in place raises here, before any .grad has changed.
-    order = []
-    stack = []
-    seen = set()
+    order = nodes_in_order(roots)
+    previous, grad_mode.enabled = grad_mode.enabled, create_graph  # rules record only then
+    try:
+        leaf_grads, fresh = propagate(order, roots, seeds, retain_graph=retain_graph,
+                                      create_graph=create_graph, capture=capture, observe=observe)
+        deliver(leaf_grads, fresh, create_graph=create_graph, capture=capture)
+    finally:
+        grad_mode.enabled = previous
+
+
+def nodes_in_order(roots) -> list:
+    """Step 1: the nodes the roots depend on, newest first. A freed node or a value modified in
+    place since the forward is refused here, before any gradient is computed."""
+    order, stack, seen = [], [], set()
     for r in roots:
-        dest = r.grad_fn if r.grad_fn is not None else r
+        dest = _destination(r)
         if dest not in seen:
             seen.add(dest)
             stack.append(dest)
@@ -386,65 +249,76 @@ def run_backward(roots, seeds, *, retain_graph, create_graph, capture=None, obse
         if not isinstance(node, Node):
             continue  # a leaf
         order.append(node)
-        if node.args is None:
+        if node.args is None or any(c.value != v for c, v, _ in node.versions):
             _refuse(node)
-        for counter, version, _ in node.versions:
-            if counter.value != version:
-                _refuse(node)
         for dest in node.inputs:
             if dest is not None and dest not in seen:
                 seen.add(dest)
                 stack.append(dest)
     order.sort(key=_creation, reverse=True)  # a chain is found in this order already
+    return order
 
-    # 2. Run each node's rules on the sum of the gradients it received, then hand what is left
-    #    (the leaves' gradients) to the leaves.
+
+def propagate(order, roots, seeds, *, retain_graph, create_graph, capture, observe):
+    """Step 2: run each node's rules on the sum of the gradients sent to it. Returns the
+    gradients that reached the leaves, and the set of leaves whose gradient is an array made
+    by a rule and shared with nothing else (it may become ``.grad`` without a copy)."""
     grads = {}
     for r, s in zip(roots, seeds):
-        dest = r.grad_fn if r.grad_fn is not None else r
-        grads[dest] = np.asarray(grads[dest] + s) if dest in grads and not create_graph else (
-            grads[dest] + s if dest in grads else s)
-    anomaly = anomaly_enabled
-    fresh = set()  # leaves whose gradient is a new array that nothing else refers to
+        _add_gradient(grads, _destination(r), s, create_graph)
+    fresh = set()
+    anomaly = anomaly_mode.enabled
+    for node in order:
+        g = grads.pop(node)
+        if node.hooks:
+            g = _run_hooks(node.hooks, g)
+        if capture is not None and node in capture:
+            capture[node] = g
+        try:
+            results = node.vjp(g, create_graph)
+            if anomaly:
+                anomaly_mode.check_backward(node, results)
+        except (ValueError, TypeError, RuntimeError, FloatingPointError) as e:
+            raise _with_origin(e, node) from e
+        if observe is not None:
+            observe(node, g, results)
+        for dest, gi in results:
+            gi = _add_gradient(grads, dest, gi, create_graph)
+            if not create_graph and not isinstance(dest, Node) and gi.flags.writeable \
+                    and not np.may_share_memory(gi, g):
+                fresh.add(dest)
+        if not retain_graph:
+            node.release()
+    return grads, fresh
 
-    previous, grad_mode.enabled = grad_mode.enabled, create_graph  # rules record only then
-    try:
-        for node in order:
-            g = grads.pop(node)
-            if node.hooks:
-                g = _run_hooks(node.hooks, g)
-            if capture is not None and node in capture:
-                capture[node] = g
-            try:
-                results = node.vjp(g, create_graph)
-                if anomaly:
-                    check_backward(node, results)
-            except (ValueError, TypeError, RuntimeError, FloatingPointError) as e:
-                raise _with_origin(e, node) from e
-            if observe is not None:
-                observe(node, g, results)
-            for src, gi in results:
-                if src in grads:
-                    gi = grads[src] + gi
-                    if not create_graph and type(gi) is not np.ndarray:
-                        gi = np.asarray(gi)  # 0-d + 0-d gives a numpy scalar
-                grads[src] = gi
-                if not create_graph and not isinstance(src, Node) and gi.flags.writeable \
-                        and not np.may_share_memory(gi, g):
-                    fresh.add(src)  # a leaf's gradient no other array shares: no copy needed
-            if not retain_graph:
-                node.release()
-        for leaf, g in grads.items():
-            hooks = getattr(leaf, "_hooks", None)
-            if hooks:
-                g = _run_hooks(hooks, g)
-                fresh.discard(leaf)
-            if capture is None:
-                _accumulate(leaf, g, create_graph, leaf in fresh)
-            elif leaf in capture:
-                capture[leaf] = g
-    finally:
-        grad_mode.enabled = previous
+
+def deliver(leaf_grads, fresh, *, create_graph, capture):
+    """Step 3: run each leaf's hooks on its gradient, then add it into ``.grad`` (or, for
+    ``grad()``, store it in ``capture``)."""
+    for leaf, g in leaf_grads.items():
+        hooks = getattr(leaf, "_hooks", None)
+        if hooks:
+            g = _run_hooks(hooks, g)
+            fresh.discard(leaf)  # the hook may have returned the caller's own tensor
+        if capture is None:
+            _accumulate(leaf, g, create_graph, leaf in fresh)
+        elif leaf in capture:
+            capture[leaf] = g
+
+
+def _destination(t):
+    """Where a gradient for ``t`` goes: the node that made it, or the leaf itself."""
+    return t if t.grad_fn is None else t.grad_fn
+
+
+def _add_gradient(grads, dest, g, create_graph):
+    """Add ``g`` into what ``dest`` has received so far; returns the sum."""
+    if dest in grads:
+        g = grads[dest] + g
+        if not create_graph and type(g) is not np.ndarray:
+            g = np.asarray(g)  # 0-d + 0-d gives a numpy scalar
+    grads[dest] = g
+    return g
 
 
 def _refuse(node):
@@ -477,11 +351,8 @@ def _with_origin(e, node):
     if node.code is None or "was created at" in str(e):
         return e
     file, line = node.source_line
-    text = f"{e}\n  (the '{node.name}' op whose backward failed was created at {file}:{line})"
-    try:
-        return type(e)(text)
-    except TypeError:  # an exception type with another constructor
-        return RuntimeError(text)
+    return with_message(e, f"{e}\n  (the '{node.name}' op whose backward failed was created at "
+                           f"{file}:{line})")
 
 
 def _accumulate(leaf, g, create_graph, fresh=False):
@@ -499,18 +370,15 @@ def _accumulate(leaf, g, create_graph, fresh=False):
         # a copy unless fresh: g may be shared with another input's gradient (add passes g on)
         leaf._grad = Tensor._make(g if fresh else np.array(g), None)
     else:
-        gd = g.data if isinstance(g, Tensor) else g
         buf = leaf._grad.data
-        if buf.flags.writeable and buf.shape == gd.shape and leaf._grad.grad_fn is None:
-            buf += gd
+        if buf.flags.writeable and buf.shape == g.shape and leaf._grad.grad_fn is None:
+            buf += g
         else:
-            leaf._grad = Tensor._make(buf + gd, None)
+            leaf._grad = Tensor._make(buf + g, None)
 
 
 # ---------------------------------------------------------------------------------------------
 # Public entry points
-
-
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
 
@@ -526,9 +394,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          allow_unused=False):
     """Return d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
 
-    >>> x = tensor(3.0, requires_grad=True)
+    >>> x = ag.tensor(3.0, requires_grad=True)
     >>> (dx,) = grad(x ** 3, x, create_graph=True)     # 3x^2 = 27
     >>> (ddx,) = grad(dx, x)                           # 6x = 18
+    >>> dx, ddx, x.grad
+    (tensor(27., grad_fn=<mul>), tensor(18.), None)
     """
     if not isinstance(inputs, (Tensor, list, tuple)):
         raise TypeError(f"grad(): inputs must be a Tensor or a sequence of Tensors, got "

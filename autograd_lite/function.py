@@ -1,17 +1,22 @@
 """``Function``: a differentiable op written as a class with forward and backward, as in PyTorch.
 
-    class Cube(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * 3 * x * x
-
-    y = Cube.apply(x)
+>>> class Cube(Function):
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x * x * x
+...
+...     @staticmethod
+...     def backward(ctx, grad):
+...         (x,) = ctx.saved_tensors
+...         return grad * 3 * x * x
+>>> x = ag.tensor([1.0, 2.0], requires_grad=True)
+>>> y = Cube.apply(x)
+>>> y
+tensor([1., 8.], grad_fn=<Cube>)
+>>> y.sum().backward()
+>>> x.grad
+tensor([ 3., 12.])
 
 ``forward`` runs without recording a graph; ``backward`` receives and returns Tensors, one
 gradient per ``forward`` argument (None for arguments that need none). Registering a
@@ -25,9 +30,10 @@ import traceback
 
 import numpy as np
 
-from . import engine
-from .engine import Node, _fit, is_grad_enabled, no_grad, set_grad_enabled, version_counter
-from .tensor import Tensor
+from . import anomaly_mode, engine
+from ._tensor import Tensor
+from .engine import Node, fit_gradient, version_counter
+from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 
 _OUTPUT = object()  # stands for the forward's own output among the saved tensors
 
@@ -106,14 +112,7 @@ class FunctionNode(Node):
                 gi = gi if isinstance(gi, Tensor) else Tensor(np.asarray(gi))
                 if not create_graph:
                     gi = gi.data
-                if gi.shape != saved.shape:
-                    lead = gi.ndim - saved.ndim
-                    if lead < 0 or any(n != 1 and n != m
-                                       for n, m in zip(saved.shape, gi.shape[lead:])):
-                        raise RuntimeError(
-                            f"{self.name}.backward returned a gradient of shape {tuple(gi.shape)} "
-                            f"for input {i}, which has shape {tuple(saved.shape)}")
-            result.append((dest, _fit(gi, saved.shape, saved.dtype, self.name, i)))
+            result.append((dest, fit_gradient(gi, saved.shape, saved.dtype, self.name, i)))
         return result
 
 
@@ -148,7 +147,7 @@ class Function:
         node.fn, node.ctx = cls, ctx
         frame = engine.user_frame(sys._getframe(1))
         node.code, node.offset = frame.f_code, frame.f_lasti
-        if engine.anomaly_enabled:
+        if anomaly_mode.enabled:
             node.stack = "".join(traceback.format_stack(frame))
         ctx._saved = tuple(_OUTPUT if t is out else t for t in ctx._saved)
         result = Tensor._make(out.data, node)

@@ -20,7 +20,8 @@ The file is a ``.npz`` archive that ``numpy.load(path, allow_pickle=False)`` ope
 
 ``save`` writes a temporary file next to ``path``, flushes it to disk (fsync) and renames it
 onto ``path`` (``os.replace``, atomic): a crash or an error mid-save leaves either the old file
-or the new one, never half of one, and removes the temporary file. ``load`` only ever calls
+or the new one, never half of one, and removes the temporary file (``atomic_write`` does this;
+plots and pictures are written with it too). ``load`` only ever calls
 ``np.load(..., allow_pickle=False)``, so nothing is ever unpickled; a damaged, truncated,
 empty or foreign file raises ``ValueError`` naming the file and what is wrong with it.
 
@@ -41,9 +42,9 @@ from io import BytesIO
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
-__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "atomic_write", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "autograd_lite checkpoint"
 FORMAT_VERSION = 1
@@ -75,20 +76,12 @@ def save(obj, path) -> None:
                 "about": "written by autograd_lite.io.save; read with autograd_lite.io.load",
                 "tree": tree}
     text = _pretty(manifest)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, temp = _create_temp(directory, os.path.basename(target))
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            _write_archive(f, text, arrays)
-            _seal(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(directory)
+
+    def write(f):
+        _write_archive(f, text, arrays)
+        _seal(f)  # reads back what was written: atomic_write's file is opened "w+b"
+
+    atomic_write(target, write)
 
 
 def _encode(obj, arrays, where, active):
@@ -173,18 +166,6 @@ def _digest(arr: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(arr).reshape(-1).view(np.uint8)).hexdigest()
 
 
-def _create_temp(directory: str, base: str):
-    """A new file next to the target; mode 0o666 less the umask, as a plain open() would."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"save: could not create a temporary file in {directory}")
-
-
 def _write_archive(f, text: str, arrays) -> None:
     """What ``np.savez`` writes (one .npy per zip member), with the manifest first."""
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -209,6 +190,53 @@ def _seal(f) -> None:
         left -= len(chunk)
     f.seek(size - 2)
     f.write(_SEAL_LEN.to_bytes(2, "little") + _SEAL_PREFIX + digest.hexdigest().encode())
+
+
+# ---- writing a file atomically ---------------------------------------------------------------
+
+
+def atomic_write(path, data) -> None:
+    """Write ``data`` to ``path`` atomically: a reader, or the next run after a crash, sees the
+    old file or the new one, never half of one.
+
+    ``data`` is bytes, a str (written as UTF-8), or a function that writes into the binary
+    file it is given (opened ``"w+b"``, so it may read back what it wrote). The bytes go to a
+    new temporary file beside ``path``, are flushed to disk (fsync) and renamed onto ``path``
+    (``os.replace``); on any failure, KeyboardInterrupt included, the temporary file is removed
+    and ``path`` is left as it was. ``save``, ``plot.save_figure`` and ``viz`` write with it.
+
+    >>> atomic_write("notes.txt", "hello")
+    >>> atomic_write("weights.npz", lambda f: np.savez(f, w=np.ones(3)))
+    """
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, temp = _create_temp(directory, os.path.basename(target))
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(directory)
+
+
+def _create_temp(directory: str, base: str):
+    """A new file next to the target; mode 0o666 less the umask, as a plain open() would."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"atomic_write: could not create a temporary file in {directory}")
 
 
 def _fsync_directory(directory: str) -> None:

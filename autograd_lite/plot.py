@@ -12,17 +12,15 @@ drawing many), and returns the Axes. ``save_figure`` writes a PNG or SVG atomica
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ._tensor import Tensor
 from .diagnostics import MAGNITUDE_FLAGS, WIRING_FLAGS, GradientFlowRow, _inference, gradient_flow
-from .engine import no_grad
-from .io import _create_temp
+from .grad_mode import no_grad
+from .io import atomic_write
 from .nn.module import Module
-from .tensor import Tensor
 from .training import History
 
 _INSTALL_HINT = "pip install 'autograd_lite[plot]'"
@@ -289,8 +287,9 @@ def plot_gradient_flow(model_or_rows, *, ax=None):
 
 def save_figure(fig_or_ax, path) -> Path:
     """Write the figure (or the figure of an Axes) to ``path``, its format from the suffix
-    (.png, .svg, .pdf, ...). Atomic: written to a temporary file beside ``path`` and moved
-    into place, so a failure never leaves a half-written image. Returns the path.
+    (.png, .svg, .pdf, ...). Atomic (``io.atomic_write``): written to a temporary file beside
+    ``path`` and moved into place, so a failure never leaves a half-written image. Returns the
+    path.
 
     >>> save_figure(plot_loss(history), "loss.svg")
     PosixPath('loss.svg')
@@ -312,14 +311,5 @@ def save_figure(fig_or_ax, path) -> Path:
     if fmt not in supported:
         raise ValueError(f"save_figure: cannot tell the format from '{path.name}': use one of "
                          + ", ".join(f".{k}" for k in sorted(supported)))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp = _create_temp(directory, path.name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, bbox_inches="tight")
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, bbox_inches="tight"))
     return path

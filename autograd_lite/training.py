@@ -12,10 +12,10 @@ import sys
 
 import numpy as np
 
+from ._tensor import Tensor
 from .debug import GraphGrowthGuard
-from .engine import no_grad
-from .optim import ReduceLROnPlateau
-from .tensor import Tensor
+from .grad_mode import no_grad
+from .optim.lr_scheduler import ReduceLROnPlateau
 
 
 def accuracy(output, target, threshold: float = 0.5) -> float:

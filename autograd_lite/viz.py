@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from . import engine
+from ._tensor import Tensor, name_of_array
 from .engine import Node
-from .tensor import Tensor, name_of_array
+from .io import atomic_write
 
 INSTALL_HINT = ("Graphviz's `dot` program was not found. Install it with `apt install graphviz` "
                 "(Debian/Ubuntu), `brew install graphviz` (macOS) or `pip install graphviz-pure` "
@@ -78,17 +79,8 @@ def render(graph, path: str | os.PathLike, format: str | None = None) -> Path:
     if format not in ("svg", "png", "pdf"):
         raise ValueError(f"render: format must be svg, png or pdf, got {format!r}")
     _use_renderer()
-    _write_atomic(path, graph.pipe(format=format))
+    atomic_write(path, graph.pipe(format=format))  # a reader never sees half a file
     return path
-
-
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    if isinstance(data, str):
-        tmp.write_text(data, encoding="utf-8")
-    else:
-        tmp.write_bytes(data)
-    os.replace(tmp, path)  # a reader never sees half a file
 
 
 # ---- the graph, read once from the nodes --------------------------------------------------------
@@ -422,7 +414,7 @@ class BackwardTrace(list):
         page = _HTML.format(title=html.escape(title), last=max(len(self) - 1, 0),
                             count=len(self), frames="\n".join(frames))
         path = Path(path)
-        _write_atomic(path, page)
+        atomic_write(path, page)
         return path
 
 

@@ -411,6 +411,32 @@ def test_stratify_without_shuffle_cuts_each_class_in_order():
     assert tr.tolist() == [0, 1, 2, 3, 4, 5] and va.tolist() == [6, 7] and te.tolist() == [8, 9]
 
 
+@pytest.mark.parametrize("seed, shuffle", [(0, True), (1, True), (2, True), (None, False)])
+def test_stratified_leftover_rows_go_to_the_largest_remainders(seed, shuffle):
+    """7 rows of class 0, 3 of class 1, val=3: class 0's exact shares are 4.9 train and 2.1
+    val, class 1's 2.1 and 0.9. The floors (4 and 2, 2 and 0) leave one row of each class and
+    one of each split over; the largest remainders, the two 0.9s, take them (not the 0.1s):
+    train gets 5 and 2, val 2 and 1, so class 1 has its validation row."""
+    y = np.repeat([0, 1], [7, 3])
+    (_, y_tr), (_, y_va), _ = train_val_test_split(np.arange(10), y, val=3, seed=seed,
+                                                   shuffle=shuffle, stratify=y)
+    assert counts(y_tr, [0, 1]).tolist() == [5, 2]
+    assert counts(y_va, [0, 1]).tolist() == [2, 1]
+
+
+def test_stratify_shuffles_within_each_class_so_the_seed_picks_the_rows():
+    y = np.tile([0, 0, 1], 10)  # 20 rows of class 0, 10 of class 1: exact shares, no rounding
+
+    def split(seed):
+        return train_val_test_split(np.arange(30), val=0.2, test=0.2, seed=seed, stratify=y)
+
+    (_, (val0,), (test0,)), (_, (val1,), (test1,)) = split(0), split(1)
+    for rows in (val0, test0, val1, test1):
+        assert counts(y[rows], [0, 1]).tolist() == [4, 2]
+    assert set(val0.tolist()) != set(val1.tolist())  # the same class counts, other rows
+    assert all(np.array_equal(a, b) for (a,), (b,) in zip(split(0), split(0)))  # reproducible
+
+
 @pytest.mark.parametrize("args, kwargs, error, message", [
     ((), {}, ValueError, "at least one array"),
     ((np.zeros(5), np.zeros(4)), {}, ValueError, r"lengths \[5, 4\]"),

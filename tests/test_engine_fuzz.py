@@ -249,7 +249,7 @@ def _plan_getitem(m, data, op):
     return [i], {"index": data.draw(st.one_of(options), label="index")}
 
 
-def _plan_scatter_add(m, data, op):
+def _plan_add_at(m, data, op):
     """Scatter x into a larger zero array: slices, plus at most one integer array (repeats add)."""
     i = m.pick(data, "x")
     if i is None:
@@ -358,7 +358,7 @@ PLANNERS = {
     "matmul": _plan_matmul, "linear": _plan_linear, "reshape": _plan_reshape,
     "transpose": _plan_transpose,
     "broadcast_to": _plan_broadcast_to, "squeeze": _plan_squeeze, "unsqueeze": _plan_unsqueeze,
-    "getitem": _plan_getitem, "scatter_add": _plan_scatter_add, "setitem": _plan_setitem,
+    "getitem": _plan_getitem, "add_at": _plan_add_at, "setitem": _plan_setitem,
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
     "where": _plan_where, "astype": _plan_astype, "class_logits": _plan_class_logits,
 }
@@ -374,7 +374,7 @@ FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
     "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
-               "scatter_add", "setitem", "concatenate", "stack"),
+               "add_at", "setitem", "concatenate", "stack"),
 }
 
 

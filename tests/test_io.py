@@ -22,6 +22,7 @@ import math
 import os
 import pickle
 import zipfile
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -319,6 +320,41 @@ def test_save_into_a_missing_directory_fails_without_creating_anything(tmp_path)
     assert flat_files(tmp_path) == []
 
 
+# ---- atomic_write: how save, plot.save_figure and viz write files ----------------------------
+
+
+@pytest.mark.parametrize("data, written", [
+    (b"\x00new bytes", b"\x00new bytes"),
+    ("new text, \u00e9", "new text, \u00e9".encode()),
+    (lambda f: f.write(b"written by a function"), b"written by a function"),
+], ids=["bytes", "str as UTF-8", "a writer"])
+def test_atomic_write_replaces_the_target_with_bytes_text_or_what_a_writer_writes(
+        tmp_path, data, written):
+    target = tmp_path / "out"
+    target.write_bytes(b"old")
+    io.atomic_write(target, data)
+    assert target.read_bytes() == written
+    assert flat_files(tmp_path) == ["out"]
+
+
+def half_then(error):
+    def writer(f):
+        f.write(b"half of the new file")
+        raise error
+    return writer
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()],
+                         ids=["the writer raises", "interrupted"])
+def test_a_failed_atomic_write_leaves_the_target_unchanged_and_no_temp_file(tmp_path, error):
+    target = tmp_path / "out"
+    target.write_bytes(b"old")
+    with pytest.raises(type(error)):
+        io.atomic_write(target, half_then(error))
+    assert target.read_bytes() == b"old"
+    assert flat_files(tmp_path) == ["out"]
+
+
 # ---- damaged and foreign files: ValueError naming the file -----------------------------------
 
 
@@ -382,6 +418,20 @@ def write_zip(path, members: dict[str, bytes]):
             zf.writestr(name, content)
 
 
+def write_sealed_zip(path, members: dict[str, bytes]):
+    """A zip that ends with io's checksum: what a forger who has read io.py can write."""
+    write_zip(path, members)
+    with open(path, "r+b") as f:
+        io._seal(f)
+
+
+def npy(array, allow_pickle=False) -> bytes:
+    """The bytes of ``array`` as a .npy file, as a member of a .npz holds them."""
+    buffer = BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
 def write_with(save, *args, **kwargs):
     def make(path):
         with open(path, "wb") as f:
@@ -423,6 +473,19 @@ def test_a_sealed_archive_with_another_format_name_is_foreign(tmp_path, monkeypa
     assert "not a checkpoint" in str(load_error(tmp_path / "other.npz"))
 
 
+def test_a_resealed_file_with_a_changed_array_is_caught_by_the_arrays_sha256(tmp_path):
+    """A forger changes an array's bytes (not its dtype or shape) and recomputes the whole-file
+    checksum: only the array's own sha256 in the manifest can tell, and it does."""
+    path = tmp_path / "forged.npz"
+    io.save({"model": {"weight": np.arange(6.0)}}, path)
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members["a0.npy"] = npy(np.arange(6.0)[::-1].copy())  # the weight, reversed
+    write_sealed_zip(path, members)
+    message = str(load_error(path))
+    assert "obj['model']['weight']" in message and "sha256" in message
+
+
 def test_a_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         io.load(tmp_path / "nowhere.npz")
@@ -448,27 +511,26 @@ def test_np_load_is_only_ever_called_with_allow_pickle_false():
 UNPICKLED = []
 
 
+def record_unpickling():
+    UNPICKLED.append("unpickled!")
+
+
 class Payload:
-    """Unpickling this would record itself: the test checks that it never happens."""
+    """Unpickling this would record itself: the test checks that it never happens. (It calls a
+    function, which pickle stores by name; ``UNPICKLED.append`` would append to a copy.)"""
 
     def __reduce__(self):
-        return UNPICKLED.append, ("unpickled!",)
+        return record_unpickling, ()
 
 
 def test_a_validly_sealed_file_holding_a_pickle_is_refused_unopened(tmp_path):
-    # Forge what an attacker could: an object array under a correct manifest and checksum,
-    # written with io's own private helpers.
+    # Forge what an attacker could: an object array under a correct manifest and checksum.
     path = tmp_path / "evil.npz"
     evil = np.array([Payload()], dtype=object)
     manifest = {"format": io.FORMAT, "version": io.FORMAT_VERSION, "tree": {
         "array": "a0", "dtype": "object", "shape": [1], "sha256": "0" * 64}}
-    with open(path, "w+b") as f:
-        with zipfile.ZipFile(f, "w") as zf:
-            for name, arr, pickles in [("__manifest__", np.array(json.dumps(manifest)), False),
-                                       ("a0", evil, True)]:
-                with zf.open(name + ".npy", "w") as member:
-                    np.lib.format.write_array(member, arr, allow_pickle=pickles)
-        io._seal(f)
+    write_sealed_zip(path, {"__manifest__.npy": npy(np.array(json.dumps(manifest))),
+                            "a0.npy": npy(evil, allow_pickle=True)})
     message = str(load_error(path))
     assert "allow_pickle" in message or "object" in message
     assert UNPICKLED == []

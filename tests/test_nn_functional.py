@@ -533,3 +533,17 @@ def test_loss_gradient_matches_finite_differences(name):
 def test_bce_gradient_on_probabilities_matches_finite_differences():
     p = _t(RNG.uniform(0.05, 0.95, (3, 2)))
     assert gradcheck(lambda p: F.binary_cross_entropy(p, PROBS[:3, :2], reduction="sum"), p)
+
+
+# ---- slopes exactly at 0 -----------------------------------------------------------------------
+
+
+def test_leaky_relu_and_elu_take_the_negative_sides_slope_at_zero_as_pytorch_does():
+    """PyTorch's backward: x > 0 ? g : g * slope (leaky_relu), x <= 0 ? g * alpha * e^x : g
+    (elu). So at 0 the slope is negative_slope, and alpha."""
+    x = ag.tensor(np.zeros(1, np.float64), requires_grad=True)
+    F.leaky_relu(x, negative_slope=0.2).sum().backward()
+    assert x.grad.tolist() == [0.2]
+    x.grad = None
+    F.elu(x, alpha=1.5).sum().backward()
+    assert x.grad.tolist() == [1.5]

@@ -1,15 +1,15 @@
 """optim: each update rule against PyTorch's documented algorithm, written out in numpy below;
-parameter groups, state_dict round trips, schedulers, gradient clipping; and the issue's
-done-when: linear and logistic regression reach their exact optimum with every optimizer."""
+parameter groups, state_dict round trips, errors; and the issue's done-when: linear and logistic
+regression reach their exact optimum with every optimizer. The schedulers are tested in
+test_optim_lr_scheduler.py, gradient clipping in test_nn_utils.py."""
 
 import copy
-import math
 
 import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import optim
+from autograd_lite import nn, optim
 
 # ---------------------------------------------------------------------------------------------
 # The documented algorithms (pytorch.org/docs, torch.optim.<Name>), line by line in numpy.
@@ -199,6 +199,15 @@ def test_defaults_are_pytorchs():
                                                maximize=False)
 
 
+def test_schedulers_and_clipping_keep_their_old_names():
+    """optim.StepLR and the others are optim.lr_scheduler's; optim.clip_grad_*_ are nn.utils'."""
+    for name in ("LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR",
+                 "ReduceLROnPlateau"):
+        assert getattr(optim, name) is getattr(optim.lr_scheduler, name), name
+    assert optim.clip_grad_norm_ is nn.utils.clip_grad_norm_
+    assert optim.clip_grad_value_ is nn.utils.clip_grad_value_
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameter groups, zero_grad, skipped parameters, dtype, no graph
 
@@ -351,6 +360,34 @@ def test_params_must_be_leaf_tensors_requiring_grad_each_listed_once():
             optim.SGD(params, lr=0.1)
 
 
+def test_errors_name_the_optimizers_own_class():
+    """A subclass's errors name the subclass, not the optimizer it extends."""
+    class MySGD(optim.SGD):
+        pass
+
+    class MyRMSprop(optim.RMSprop):
+        pass
+
+    class MyAdagrad(optim.Adagrad):
+        pass
+
+    w = param([1.0])
+    cases = [
+        (lambda: MySGD([w], lr=-0.1), ValueError, "MySGD: Invalid learning rate"),
+        (lambda: MySGD([w], nesterov=True), ValueError, "MySGD: Nesterov momentum requires"),
+        (lambda: MySGD([w], maximize=1), TypeError, "MySGD: maximize must be True or False"),
+        (lambda: MySGD([{"lr": 0.1}]), ValueError, "MySGD: parameter group 0 has no 'params'"),
+        (lambda: MyRMSprop([w], alpha=-0.1), ValueError, "MyRMSprop: Invalid alpha value"),
+        (lambda: MyRMSprop([w], centered="yes"), TypeError, "MyRMSprop: centered must be"),
+        (lambda: MyAdagrad([w], lr_decay=-1), ValueError, "MyAdagrad: Invalid lr_decay value"),
+        (lambda: MyAdagrad([w]).load_state_dict({}), ValueError, "MyAdagrad.load_state_dict:"),
+        (lambda: optim.AdamW([w], betas=0.9), ValueError, "AdamW: betas must be a pair"),
+    ]
+    for make, error, match in cases:
+        with pytest.raises(error, match=f"^{match}"):
+            make()
+
+
 # ---------------------------------------------------------------------------------------------
 # state_dict
 
@@ -495,217 +532,22 @@ def test_load_state_dict_refuses_mismatches_and_changes_nothing():
     assert_same(target.state_dict(), before)
 
 
-# ---------------------------------------------------------------------------------------------
-# Learning-rate schedulers
-
-
-def sgd_with_lrs(*lrs):
-    return optim.SGD([{"params": [param([0.0])], "lr": lr} for lr in lrs])
-
-
-def lr_sequence(scheduler, epochs, metrics=None):
-    """get_last_lr() at epoch 0 (on creation), then after each step()."""
-    seen = [scheduler.get_last_lr()]
-    for epoch in range(epochs):
-        scheduler.step() if metrics is None else scheduler.step(metrics[epoch])
-        seen.append(scheduler.get_last_lr())
-    return seen
-
-
-def test_step_lr_multiplies_by_gamma_every_step_size_epochs():
-    opt = sgd_with_lrs(1.0, 0.5)
-    seen = lr_sequence(optim.StepLR(opt, step_size=3, gamma=0.1), 10)
-    expected = [[base * 0.1 ** (epoch // 3) for base in (1.0, 0.5)] for epoch in range(11)]
-    np.testing.assert_allclose(seen, expected, rtol=1e-12)
-    assert [g["lr"] for g in opt.param_groups] == seen[-1]
-
-
-def test_exponential_lr_multiplies_by_gamma_every_epoch():
-    seen = lr_sequence(optim.ExponentialLR(sgd_with_lrs(1.0, 0.2), gamma=0.9), 8)
-    expected = [[base * 0.9**epoch for base in (1.0, 0.2)] for epoch in range(9)]
-    np.testing.assert_allclose(seen, expected, rtol=1e-12)
-
-
-def test_cosine_annealing_follows_the_half_cosine_to_eta_min_and_back():
-    T_max, eta_min = 10, 0.1
-    seen = lr_sequence(optim.CosineAnnealingLR(sgd_with_lrs(1.0, 0.5), T_max, eta_min), 2 * T_max)
-    expected = [[eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / T_max)) / 2
-                 for base in (1.0, 0.5)] for t in range(2 * T_max + 1)]
-    np.testing.assert_allclose(seen, expected, rtol=1e-12)
-    assert seen[T_max] == pytest.approx([eta_min, eta_min])
-
-
-def test_the_optimizer_steps_with_the_scheduled_lr():
-    p = param([0.0])
-    opt = optim.SGD([p], lr=1.0)
-    sched = optim.StepLR(opt, step_size=2, gamma=0.5)
-    for _ in range(4):                               # lrs 1, 1, 0.5, 0.5
-        p.grad = ag.tensor(np.array([1.0]))
-        opt.step()
-        sched.step()
-    np.testing.assert_allclose(p.data, [-3.0])
-
-
-def test_step_lr_composes_with_changes_made_outside_it():
-    opt = sgd_with_lrs(1.0)
-    sched = optim.StepLR(opt, step_size=2, gamma=0.5)
-    opt.param_groups[0]["lr"] = 0.1                  # e.g. a manual warm restart
-    sched.step()
-    sched.step()
-    assert sched.get_last_lr() == [pytest.approx(0.05)]
-
-
-def test_reduce_lr_on_plateau_reduces_once_patience_is_exceeded():
-    opt = sgd_with_lrs(1.0)
-    sched = optim.ReduceLROnPlateau(opt, factor=0.5, patience=2)
-    # 1.0 sets the best; 0.9 improves; three epochs without improvement (more than patience=2)
-    # halve lr at the third; 0.8 improves, and three more epochs halve it again
-    metrics = [1.0, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8, 0.8]
-    seen = lr_sequence(sched, len(metrics), metrics)
-    assert seen == [[lr] for lr in [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25]]
-    assert opt.param_groups[0]["lr"] == 0.25
-
-
-def test_reduce_lr_on_plateau_thresholds_modes_cooldown_and_floor():
-    def lrs(metrics, lr=1.0, **options):
-        sched = optim.ReduceLROnPlateau(sgd_with_lrs(lr), **options)
-        return [lr[0] for lr in lr_sequence(sched, len(metrics), metrics)][1:]
-
-    # an improvement smaller than the threshold is no improvement
-    assert lrs([1.0, 0.95], patience=0, threshold=0.1) == [1.0, 0.1]
-    assert lrs([1.0, 0.85], patience=0, threshold=0.1) == [1.0, 1.0]
-    assert lrs([1.0, 0.995], patience=0, threshold=0.01, threshold_mode="abs") == [1.0, 0.1]
-    assert lrs([1.0, 0.98], patience=0, threshold=0.01, threshold_mode="abs") == [1.0, 1.0]
-    # mode='max': larger is better
-    assert lrs([0.5, 0.6, 0.7], mode="max", patience=0) == [1.0, 1.0, 1.0]
-    assert lrs([0.5, 0.4], mode="max", patience=0) == [1.0, 0.1]
-    # cooldown: after a reduction, two epochs in which bad epochs are not counted
-    assert lrs([1.0] * 7, factor=0.5, patience=0, cooldown=2) == [1, .5, .5, .5, .25, .25, .25]
-    # never below min_lr; a reduction smaller than eps is skipped
-    assert lrs([1.0] * 4, factor=0.1, patience=0, min_lr=0.05) == [1.0, 0.1, 0.05, 0.05]
-    assert lrs([1.0] * 2, lr=1e-8, patience=0) == [1e-8, 1e-8]
-    # a one-element Tensor is a metric too
-    sched = optim.ReduceLROnPlateau(sgd_with_lrs(1.0), patience=0)
-    sched.step(ag.tensor(1.0))
-    sched.step(ag.tensor(2.0))
-    assert sched.get_last_lr() == [0.1]
-
-
-def test_scheduler_arguments_are_checked():
-    opt = sgd_with_lrs(1.0, 0.1)
-    cases = [
-        (lambda: optim.ReduceLROnPlateau(opt, factor=1.0), ValueError, "factor should be < 1.0"),
-        (lambda: optim.ReduceLROnPlateau(opt, mode="avg"), ValueError, "mode 'avg'"),
-        (lambda: optim.ReduceLROnPlateau(opt, threshold_mode="x"), ValueError, "threshold_mode"),
-        (lambda: optim.ReduceLROnPlateau(opt, min_lr=[0.0]), ValueError, "expected 2 min_lr"),
-        (lambda: optim.StepLR(opt, step_size=0), ValueError, "positive integer"),
-        (lambda: optim.CosineAnnealingLR(opt, T_max=0), ValueError, "T_max"),
-        (lambda: optim.ExponentialLR("opt", gamma=0.9), TypeError, "expected an Optimizer"),
-    ]
-    for make, error, match in cases:
-        with pytest.raises(error, match=match):
-            make()
-
-
-SCHEDULERS = [
-    lambda opt: optim.StepLR(opt, step_size=2, gamma=0.5),
-    lambda opt: optim.ExponentialLR(opt, gamma=0.9),
-    lambda opt: optim.CosineAnnealingLR(opt, T_max=7, eta_min=0.01),
-    lambda opt: optim.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1),
-]
-
-
-@pytest.mark.parametrize("make", SCHEDULERS, ids=["StepLR", "ExponentialLR", "Cosine", "Plateau"])
-def test_scheduler_state_dict_round_trip_continues_exactly(make):
-    metrics = [1.0, 0.9, 0.95, 0.97, 0.8, 0.85, 0.9, 0.91, 0.92, 0.93]
-    opt = sgd_with_lrs(1.0, 0.1)
-    sched = make(opt)
-
-    def step(scheduler, epoch):
-        if isinstance(scheduler, optim.ReduceLROnPlateau):
-            scheduler.step(metrics[epoch])
-        else:
-            scheduler.step()
-
-    for epoch in range(4):
-        step(sched, epoch)
-    osd, ssd = opt.state_dict(), sched.state_dict()
-    assert_plain(osd)
-    assert "optimizer" not in ssd
-
-    opt2 = sgd_with_lrs(5.0, 5.0)               # other lrs: everything must come from the dicts
-    sched2 = make(opt2)
-    opt2.load_state_dict(osd)
-    sched2.load_state_dict(ssd)
-    for epoch in range(4, len(metrics)):
-        step(sched, epoch)
-        step(sched2, epoch)
-        assert sched2.get_last_lr() == sched.get_last_lr()
-        assert [g["lr"] for g in opt2.param_groups] == [g["lr"] for g in opt.param_groups]
-
-
-def test_scheduler_load_state_dict_refuses_another_schedulers_state():
-    opt = sgd_with_lrs(1.0)
-    with pytest.raises(ValueError, match="another scheduler"):
-        optim.StepLR(opt, 2).load_state_dict(optim.ExponentialLR(opt, 0.9).state_dict())
-    with pytest.raises(ValueError, match="one per parameter group"):
-        optim.ExponentialLR(opt, 0.9).load_state_dict(
-            optim.ExponentialLR(sgd_with_lrs(1.0, 2.0), 0.9).state_dict())
-
-
-# ---------------------------------------------------------------------------------------------
-# Gradient clipping
-
-
-def with_grads(*grads, dtype=np.float64):
-    params = []
-    for g in grads:
-        p = param(np.zeros(len(g)), dtype)
-        p.grad = ag.tensor(np.array(g, dtype=dtype))
-        params.append(p)
-    return params
-
-
-def test_clip_grad_norm_scales_all_gradients_by_one_factor():
-    a, b = with_grads([3.0, 4.0], [12.0])             # joint 2-norm: sqrt(9 + 16 + 144) = 13
-    total = optim.clip_grad_norm_([a, b], max_norm=6.5)
-    assert type(total) is float and total == pytest.approx(13.0)
-    coef = 6.5 / (13.0 + 1e-6)                        # PyTorch's clip_coef
-    np.testing.assert_allclose(a.grad.data, [3.0 * coef, 4.0 * coef], rtol=1e-12)
-    np.testing.assert_allclose(b.grad.data, [12.0 * coef], rtol=1e-12)
-
-
-def test_clip_grad_norm_leaves_small_gradients_alone_and_supports_other_norms():
-    a, b = with_grads([3.0, -4.0], [12.0])
-    assert optim.clip_grad_norm_([a, b], max_norm=100.0) == pytest.approx(13.0)
-    np.testing.assert_array_equal(a.grad.data, [3.0, -4.0])
-    assert optim.clip_grad_norm_([a, b], 100.0, norm_type=1) == pytest.approx(19.0)
-    assert optim.clip_grad_norm_([a, b], 100.0, norm_type=math.inf) == 12.0
-    assert optim.clip_grad_norm_([a, b], 6.0, norm_type="inf") == 12.0
-    np.testing.assert_allclose(b.grad.data, [12.0 * 6.0 / (12.0 + 1e-6)], rtol=1e-12)
-
-
-def test_clip_grad_norm_corner_cases():
-    (a,) = with_grads([3.0, 4.0], dtype=np.float32)
-    no_grad = param([1.0])
-    assert optim.clip_grad_norm_(a, 1.0) == pytest.approx(5.0)   # a single Tensor is fine
-    assert a.grad.dtype == np.float32
-    np.testing.assert_allclose(a.grad.data, [0.6, 0.8], rtol=1e-5)
-    assert optim.clip_grad_norm_([no_grad], 1.0) == 0.0
-    (inf,) = with_grads([np.inf, 1.0])
-    with pytest.raises(RuntimeError, match="non-finite|inf"):
-        optim.clip_grad_norm_([inf], 1.0, error_if_nonfinite=True)
-    with pytest.raises(ValueError, match="max_norm"):
-        optim.clip_grad_norm_([a], -1.0)
-
-
-def test_clip_grad_value_clamps_each_entry():
-    a, b = with_grads([-3.0, 0.5, 2.0], [0.1])
-    optim.clip_grad_value_([a, b, param([0.0])], 1.0)
-    np.testing.assert_array_equal(a.grad.data, [-1.0, 0.5, 1.0])
-    np.testing.assert_array_equal(b.grad.data, [0.1])
-    with pytest.raises(ValueError, match="clip_value"):
-        optim.clip_grad_value_([a], -1.0)
+@pytest.mark.parametrize("cls, options", [(cls, options) for cls, _, options in CASES],
+                         ids=[_case_id(c) for c in CASES])
+def test_load_state_dict_requires_exactly_the_state_a_step_keeps(cls, options):
+    """The declared state matches what a step writes: what it keeps loads, and each entry of it
+    is required."""
+    p = param(THETA0)
+    opt = cls([p], **options)
+    p.grad = ag.tensor(GRADS[0])
+    opt.step()
+    sd = opt.state_dict()
+    cls([param(THETA0)], **options).load_state_dict(sd)
+    for key in sd["state"].get(0, {}):
+        broken = copy.deepcopy(sd)
+        del broken["state"][0][key]
+        with pytest.raises(ValueError, match=rf"parameter 0 lacks \['{key}'\]"):
+            cls([param(THETA0)], **options).load_state_dict(broken)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,20 +1,27 @@
-"""One generic test over the op registry: every differentiable primitive autograd_lite ships
-is gradchecked against finite differences in float64, on Hypothesis-drawn arguments from the
-hints declared next to the op (kind, domain). Registering a new op is all it takes to be covered.
+"""One generic test over the op registry: every differentiable primitive and composite
+autograd_lite ships is gradchecked against finite differences in float64 (first and second
+order) and run in float32, on Hypothesis-drawn arguments from the hints declared next to the op
+(kind, domain, draw); where it declares a gradient at a kink, that is checked too. Declaring an op
+is all it takes to be covered. How many examples each test draws is the Hypothesis profile's
+(tests/conftest.py), the same for every test here.
 """
+
+import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 import autograd_lite as ag
-from autograd_lite.ops import REGISTRY
+from autograd_lite.ops import COMPOSITES, REGISTRY, Op
 from autograd_lite.testing import gradcheck, gradgradcheck
 from autograd_lite.testing.strategies import op_arguments
 
 SHIPPED = {name: op for name, op in REGISTRY.items() if op.__module__.startswith("autograd_lite.")}
 DIFFERENTIABLE = sorted(name for name, op in SHIPPED.items() if op.differentiable)
+COMPOSED = sorted((op for op in COMPOSITES.values() if op.__module__.startswith("autograd_lite.")),
+                  key=lambda op: op.name)
 
 # The ops the core issue requires; the registry may hold more.
 REQUIRED = """add sub mul div neg pow exp log sqrt abs sin cos tanh sigmoid relu maximum minimum
@@ -22,53 +29,229 @@ clip where matmul sum mean max min var reshape transpose broadcast_to squeeze un
 concatenate stack logsumexp softmax log_softmax""".split()
 
 
+def _id(op):
+    """A test id naming the op; nn.functional's composite cross_entropy shares its name with the
+    fused primitive it calls, so composites are marked."""
+    return op.name if isinstance(op, Op) else f"composite:{op.name}"
+
+
+def _cases(ops):
+    return [pytest.param(op, id=_id(op)) for op in ops]
+
+
+ALL_OPS = _cases([*(SHIPPED[name] for name in sorted(SHIPPED)), *COMPOSED])
+GRADIENT_OPS = _cases([*(SHIPPED[name] for name in DIFFERENTIABLE), *COMPOSED])
+
+
 def test_every_required_op_is_a_registered_differentiable_primitive():
     missing = [name for name in REQUIRED if name not in DIFFERENTIABLE]
     assert not missing, f"not registered as differentiable primitives: {missing}"
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_every_op_declares_a_drawable_kind(name):
-    """op_arguments raises for a kind without a strategy: a new op cannot slip past the tests."""
-    assert op_arguments(SHIPPED[name]) is not None
+def _floating(a):
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def _as_inputs(op, arrays):
-    """Floating inputs that have a rule become Tensors requiring grad; the rest stay arrays."""
-    rules = op.vjps
-    return [ag.Tensor(a, requires_grad=True)
-            if a.dtype.kind == "f" and (op.variadic or rules[i] is not None) else a
+def _tensors(arrays, wrt):
+    """Floating arrays as Tensors, those at the positions in ``wrt`` requiring grad; the rest
+    (labels, conditions) stay as drawn."""
+    return [ag.Tensor(a, requires_grad=i in wrt) if _floating(a) else a
             for i, a in enumerate(arrays)]
 
 
-@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def _as_inputs(op, arrays):
+    """Floating inputs that have a rule (every input of a composite) require grad."""
+    rules = getattr(op, "vjps", None)
+    return _tensors(arrays, [i for i in range(len(arrays))
+                             if rules is None or op.variadic or rules[i] is not None])
+
+
+def _call(op, inputs, params):
+    """Apply the op; a composite declared ``sequence`` takes its inputs as one list."""
+    if getattr(op, "sequence", False):
+        return op(list(inputs), **params)
+    return op(*inputs, **params)
+
+
+@pytest.mark.parametrize("op", ALL_OPS)
 @given(data=st.data())
-def test_gradient_matches_finite_differences(name, data):
-    op = SHIPPED[name]
+def test_every_op_declares_a_drawable_kind(op, data):
+    """op_arguments draws arguments the op accepts (and raises for a kind with no strategy): a
+    new op cannot slip past the tests below."""
     arrays, params = data.draw(op_arguments(op), label="args, params")
-    assert gradcheck(lambda *xs: op(*xs, **params), _as_inputs(op, arrays))
+    assert isinstance(_call(op, _as_inputs(op, arrays), params), ag.Tensor)
 
 
-@pytest.mark.parametrize("name", DIFFERENTIABLE)
-@settings(max_examples=10)
+@pytest.mark.parametrize("op", GRADIENT_OPS)
 @given(data=st.data())
-def test_second_derivative_matches_finite_differences(name, data):
+def test_gradient_matches_finite_differences(op, data):
+    arrays, params = data.draw(op_arguments(op), label="args, params")
+    assert gradcheck(lambda *xs: _call(op, xs, params), _as_inputs(op, arrays))
+
+
+@pytest.mark.parametrize("op", GRADIENT_OPS)
+@given(data=st.data())
+def test_second_derivative_matches_finite_differences(op, data):
     """create_graph runs the same rules on Tensors; this checks them, for every op."""
-    op = SHIPPED[name]
     arrays, params = data.draw(op_arguments(op), label="args, params")
-    assert gradgradcheck(lambda *xs: op(*xs, **params), _as_inputs(op, arrays))
+    assert gradgradcheck(lambda *xs: _call(op, xs, params), _as_inputs(op, arrays))
 
 
-@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def _float32(value):
+    """float64 arrays (inputs, class weights) and dtypes as float32; anything else as it is."""
+    if value is np.float64:
+        return np.float32
+    return value.astype(np.float32) if _floating(value) else value
+
+
+@pytest.mark.parametrize("op", GRADIENT_OPS)
 @given(data=st.data())
-def test_float32_in_float32_out_and_gradient(name, data):
-    op = SHIPPED[name]
+def test_float32_in_float32_out_and_gradient(op, data):
     arrays, params = data.draw(op_arguments(op), label="args, params")
-    params = {k: (np.float32 if v is np.float64 else v) for k, v in params.items()}
-    inputs = _as_inputs(op, [a.astype(np.float32) if a.dtype.kind == "f" else a for a in arrays])
-    out = op(*inputs, **params)
+    params = {k: _float32(v) for k, v in params.items()}
+    inputs = _as_inputs(op, [_float32(a) for a in arrays])
+    out = _call(op, inputs, params)
     assert out.dtype == np.float32
     out.backward(np.ones(out.shape, np.float32))
     for t in inputs:
-        if isinstance(t, ag.Tensor):
+        if isinstance(t, ag.Tensor) and t.requires_grad:
             assert t.grad.dtype == np.float32 and t.grad.shape == t.shape
+
+
+# ---- kinks=: the gradient an op declares where it has none -----------------------------------
+
+KINK = re.compile(r"(?:(?P<wrt>\w+) at )?(?P<input>\w+)=(?P<point>[\w.-]+): "
+                  r"(?P<side>left|right|mean)")
+KINKED = [pytest.param(op, kink, id=f"{_id(op)}:{kink}")
+          for op in [*SHIPPED.values(), *COMPOSED] for kink in op.kinks]
+
+
+def _kink_values(point, op, arrays, params, shape):
+    """Where the kink is, for each element of an input of ``shape``: a number, another input
+    (a tie), a parameter (clip's bounds) or the op's result (max's)."""
+    if point in op.input_names:
+        value = arrays[op.input_names.index(point)]
+    elif point in params:
+        value = params[point]
+    elif point == "out":
+        value = _call(op, _tensors(arrays, ()), params).data
+    else:
+        value = float(point)
+    if value is None:
+        reject()  # clip without that bound
+    try:
+        return np.broadcast_to(value, shape)
+    except ValueError:  # no element pairs with it (max's result without keepdims)
+        reject()
+
+
+@pytest.mark.parametrize(("op", "kink"), KINKED)
+@given(data=st.data())
+def test_gradient_at_a_declared_kink_is_the_declared_one_sided_derivative(op, kink, data):
+    """relu'(0) = 0, abs'(0) = 0, ties split: at a kink the gradient is a convention, declared
+    next to the op as ``kinks=`` (left, right or mean of the one-sided derivatives). Move one
+    element of the input onto the kink and compare with the finite difference from that side."""
+    spec = KINK.fullmatch(kink)
+    assert spec, f"{op.name}: kinks= entry {kink!r} does not read '[wrt at ]input=point: side'"
+    arrays, params = data.draw(op_arguments(op), label="args, params")
+    i = op.input_names.index(spec["input"])
+    w = op.input_names.index(spec["wrt"] or spec["input"])
+    at = _kink_values(spec["point"], op, arrays, params, arrays[i].shape)
+    j = data.draw(st.sampled_from(list(np.ndindex(arrays[i].shape))), label="element at kink")
+    arrays[i] = arrays[i].copy()
+    arrays[i][j] = at[j]
+
+    inputs = _tensors(arrays, (w,))
+    out = _call(op, inputs, params)
+    v = np.random.default_rng(0).standard_normal(out.shape)
+    out.backward(v)
+    analytic = np.zeros(arrays[w].shape) if inputs[w].grad is None else inputs[w].grad.numpy()
+
+    def projected(shift, k):
+        moved = list(arrays)
+        moved[w] = arrays[w].copy()
+        moved[w][k] += shift
+        return float(np.vdot(v, _call(op, _tensors(moved, ()), params).data))
+
+    h = 1e-6
+    numeric = np.zeros(arrays[w].shape)
+    with np.errstate(all="ignore"):
+        for k in np.ndindex(arrays[w].shape):
+            up, here, down = projected(h, k), projected(0, k), projected(-h, k)
+            numeric[k] = {"left": (here - down) / h, "right": (up - here) / h,
+                          "mean": (up - down) / (2 * h)}[spec["side"]]
+    if not np.isfinite(numeric).all():
+        reject()  # a point outside the domain (pow: 0 ** negative)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-3, atol=1e-5,
+                               err_msg=f"{op.name}: {kink}, element {j} moved to the kink")
+
+
+# ---- saves=: what each rule declares it reads, against what it really reads -------------------
+
+
+class Unread:
+    """Stands for a saved array a rule declared it does not read: its shape, ndim, size and dtype
+    are there (metadata does not count as reading), anything else raises."""
+
+    def __init__(self, array):
+        self.shape, self.ndim, self.size, self.dtype = (array.shape, array.ndim, array.size,
+                                                        array.dtype)
+
+    def __getattr__(self, name):
+        raise ReadError(f".{name}")
+
+    def __array__(self, *args, **kwargs):
+        raise ReadError("__array__")
+
+    def __array_function__(self, *args, **kwargs):
+        raise ReadError("a numpy function")
+
+    def __array_ufunc__(self, *args, **kwargs):
+        raise ReadError("a numpy ufunc")
+
+
+class ReadError(Exception):
+    """An Unread value was read."""
+
+
+def _refuse(name):
+    def method(self, *args):
+        raise ReadError(name)
+    return method
+
+
+for _dunder in ("add sub mul truediv pow matmul radd rsub rmul rtruediv rpow rmatmul neg eq ne "
+                "lt le gt ge getitem len iter bool float int index").split():
+    setattr(Unread, f"__{_dunder}__", _refuse(_dunder))
+Unread.__hash__ = object.__hash__
+
+
+def _rules(op, arrays):
+    """The input positions that have a rule, each with its declared (reads out, reads inputs)."""
+    for i, a in enumerate(arrays):
+        if op.vjps[0 if op.variadic else i] is not None and a.dtype.kind == "f":
+            reads_out, reads = op.saves[0 if op.variadic else i]
+            yield i, reads_out, set(range(len(arrays)) if reads is None else reads)
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@given(data=st.data())
+def test_each_rule_reads_exactly_the_saved_values_it_declares(name, data):
+    """With every value it does not declare hidden, a rule gives the same gradient; with one
+    value it declares hidden, it fails. So backward's in-place checks watch what they must."""
+    op = SHIPPED[name]
+    arrays, params = data.draw(op_arguments(op), label="args, params")
+    out = np.asarray(op.forward(*arrays, **params))
+    g = np.ones_like(out)
+    for i, reads_out, reads in _rules(op, arrays):
+        expected = op.run_rule(i, g, out, tuple(arrays), params)
+        hidden = tuple(a if k in reads else Unread(a) for k, a in enumerate(arrays))
+        got = op.run_rule(i, g, out if reads_out else Unread(out), hidden, params)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{name}: rule {i}")
+        for k in reads:
+            one_hidden = tuple(Unread(a) if j == k else a for j, a in enumerate(arrays))
+            with pytest.raises(ReadError):
+                op.run_rule(i, g, out, one_hidden, params)
+        if reads_out:
+            with pytest.raises(ReadError):
+                op.run_rule(i, g, Unread(out), tuple(arrays), params)

@@ -670,3 +670,56 @@ def test_pytorch_dim_and_keepdim_work_where_they_mean_numpys_axis_and_keepdims()
 
 def test_repr_shows_four_decimals_like_pytorch():
     assert repr(ag.tensor([0.123456789, 2.0])) == "tensor([0.1235, 2.    ])"
+
+
+# ---- numpy's __array__ protocol, clone, the module name ----------------------------------------
+
+
+def test_np_array_of_a_tensor_is_a_copy_and_np_asarray_shares_its_memory():
+    t = ag.tensor([1.0, 2.0])
+    copy = np.array(t)
+    copy[0] = 9.0
+    assert t.tolist() == [1.0, 2.0]
+    shared = np.asarray(t)
+    shared[0] = 7.0
+    assert t.tolist() == [7.0, 2.0]
+
+
+def test_np_asarray_without_copy_refuses_a_dtype_that_needs_one():
+    t = ag.tensor([1.0, 2.0])
+    assert np.asarray(t, dtype=np.float32, copy=False) is not None
+    with pytest.raises(ValueError, match="float32 tensor cannot be viewed as float64"):
+        np.asarray(t, dtype=np.float64, copy=False)
+
+
+def test_clone_records_a_clone_node_and_passes_the_gradient_through():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    assert y.grad_fn.name == "clone" and not np.shares_memory(y.numpy(), x.numpy())
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_the_tensor_module_does_not_shadow_the_tensor_factory():
+    """As in PyTorch (torch._tensor): ``ag.tensor`` is the factory, the class lives in _tensor."""
+    import importlib
+
+    assert callable(ag.tensor) and ag.tensor([1.0]).tolist() == [1.0]
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("autograd_lite.tensor")
+    assert importlib.import_module("autograd_lite._tensor").Tensor is ag.Tensor
+
+
+def test_modifying_a_value_that_no_rule_reads_is_fine_and_one_a_rule_reads_is_refused():
+    """Declared in each op's saves= (the same on every Python: no bytecode is inspected)."""
+    a = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = a * 1
+    s = h.sum()  # sum's rule reads only h's shape
+    h += 1
+    s.backward()
+    assert a.grad.tolist() == [1.0, 1.0]
+    h = a * 1
+    s = (h * h).sum()  # mul's rules read h
+    h += 1
+    with pytest.raises(RuntimeError, match="'mul' was modified by an in-place operation"):
+        s.backward()

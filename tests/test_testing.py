@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as ag
@@ -39,6 +39,14 @@ def identity_bad_shape(x):
 @ag.primitive(lambda g, out, x: g * np.cos(np.asarray(x)))  # np.asarray cuts the Tensor's graph
 def sin_not_twice_differentiable(x):
     return np.sin(x)
+
+
+SCALE = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+@ag.primitive(lambda g, out, x: (g * 2 * x * SCALE).T)  # the right gradient, transposed
+def scaled_square_transposed(x):
+    return x * x * SCALE
 
 
 # ---- gradcheck ---------------------------------------------------------------------------------
@@ -166,12 +174,8 @@ def test_check_op_gives_a_hint_for_common_mistakes(op, hint):
 
 
 def test_check_op_hints_at_a_transposed_gradient():
-    @ag.primitive(lambda g, out, x: (g * 2 * x).T)
-    def scaled_square(x):
-        return x * x * np.array([[1.0, 2.0], [3.0, 4.0]])
-
-    with pytest.raises(GradcheckError):
-        check_op(scaled_square, strategy=ags.arrays((2, 2), domain="nonzero").map(
+    with pytest.raises(GradcheckError, match="hint: the gradient of input 0 is transposed"):
+        check_op(scaled_square_transposed, strategy=ags.arrays((2, 2), domain="nonzero").map(
             lambda a: (a,)), max_examples=5)
 
 
@@ -195,7 +199,17 @@ def test_unique_arrays_have_no_ties(a):
 @settings(max_examples=50)
 @given(ags.broadcastable_shapes(3))
 def test_broadcastable_shapes_broadcast(shapes):
-    np.broadcast_shapes(*shapes)
+    assert len(shapes) == 3 and all(isinstance(s, tuple) for s in shapes)
+    result = np.broadcast_shapes(*shapes)  # raises ValueError when they do not broadcast
+    assert all(len(s) <= len(result) <= 3 and max(s, default=1) <= 3 for s in shapes)
+
+
+def test_broadcastable_shapes_include_stretched_and_missing_dims():
+    def stretched(shapes):  # a size-1 dim that broadcasting stretches
+        return any(a == 1 < b for a, b in zip(shapes[0][::-1], shapes[1][::-1]))
+
+    find(ags.broadcastable_shapes(2), stretched)
+    find(ags.broadcastable_shapes(2), lambda shapes: len(shapes[0]) < len(shapes[1]))
 
 
 @settings(max_examples=20)

@@ -117,6 +117,18 @@ def test_render_svg_is_valid_xml_with_a_text_per_label(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+@pytest.mark.parametrize("write", [
+    lambda cost, path: viz.render(viz.draw_graph(cost), path),
+    lambda cost, path: viz.backward_steps(cost).to_html(path),
+], ids=["render", "to_html"])
+def test_a_failed_write_leaves_no_temporary_file(tmp_path, write):
+    cost, _, _ = slide_graph()
+    (tmp_path / "out").mkdir()  # the final rename onto a directory fails
+    with pytest.raises(OSError):
+        write(cost, tmp_path / "out")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
 def test_render_png(tmp_path):
     cost, _, _ = slide_graph()
     data = viz.render(viz.draw_graph(cost), tmp_path / "graph.png").read_bytes()
@@ -218,3 +230,24 @@ def test_named_intermediates_keep_their_names_and_derivatives_name_only_inputs_w
     assert steps[0].sent == {"z(L)": pytest.approx(steps[0].sent["z(L)"])}
     assert steps[1].output == "z(L)"
     assert steps[1].derivative == "d/dx = y"   # only w gets a gradient: no d/dy term
+
+
+def gradient_edges(source):
+    """The active op, and (tensor name, op, label) for each edge that carries a label."""
+    names = dict(re.findall(r'\t(t\d+) \[label="([^"\n]*)', source))
+    active = re.findall(r'\t(op\d+) \[label=[^\]]*' + viz.ACTIVE_OP_STYLE["fillcolor"], source)
+    edges = re.findall(r'\t(t\d+) -> (op\d+) \[label="([^"]*)"', source)
+    return active, sorted((names[t], op, label) for t, op, label in edges)
+
+
+def test_a_frame_labels_the_active_ops_input_edges_with_the_gradients_it_sent():
+    x = ag.tensor(np.float64(3.0), requires_grad=True)
+    x.name = "x"
+    steps = viz.backward_steps(x * x + x)   # add sends 1 and 1; mul sends 3 + 3 to x
+    assert [s.op for s in steps] == ["add", "mul"]
+    assert gradient_edges(steps.digraph(0).source) == (
+        ["op0"], [("mul 1", "op0", "grad 1"), ("x", "op0", "grad 1")])
+    # x's edges into mul carry what mul sent (6), not x's gradient so far (7); add's are plain
+    assert gradient_edges(steps.digraph(1).source) == (
+        ["op1"], [("x", "op1", "grad 6"), ("x", "op1", "grad 6")])
+    assert gradient_edges(steps.digraph().source) == ([], [])

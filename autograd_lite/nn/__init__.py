@@ -1,6 +1,6 @@
 """Neural-network building blocks with PyTorch's names: modules, layers, losses, init."""
 
-from . import functional, init
+from . import functional, init, utils
 from .layers import (
     ELU,
     GELU,
@@ -30,7 +30,7 @@ from .losses import (
 from .module import Module, Parameter
 
 __all__ = [
-    "functional", "init", "Module", "Parameter",
+    "functional", "init", "utils", "Module", "Parameter",
     "Linear", "Identity", "Flatten", "Sequential", "Dropout", "BatchNorm1d",
     "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",

@@ -15,10 +15,10 @@ import numpy as np
 
 from .. import creation
 from .. import ops as _ops
-from ..engine import no_grad
+from .._tensor import Tensor
 from ..function import Function
-from ..ops.registry import primitive
-from ..tensor import Tensor
+from ..grad_mode import no_grad
+from ..ops.registry import composite, primitive
 
 # ---- activations -------------------------------------------------------------------------------
 
@@ -28,17 +28,20 @@ tanh = _ops.tanh
 softplus = _ops.softplus
 
 
+@composite(domain="nonzero", draw={"negative_slope": (0.01, 0.2, 2.0)}, kinks="x=0: left")
 def leaky_relu(x, negative_slope: float = 0.01):
     """x where x > 0, else negative_slope * x."""
     return _ops.where(_ops.gt(x, 0), x, _ops.mul(x, negative_slope))
 
 
+@composite(domain="nonzero", draw={"alpha": (1.0, 0.5, 2.0)}, kinks="x=0: left")
 def elu(x, alpha: float = 1.0):
     """x where x > 0, else alpha * (e^x - 1); at 0 the slope is alpha, as in PyTorch."""
     negative = _ops.where(_ops.gt(x, 0), 0, x)  # exp of this cannot overflow
     return _ops.where(_ops.gt(x, 0), x, alpha * (_ops.exp(negative) - 1))
 
 
+@composite(draw={"approximate": ("none", "tanh")})
 def gelu(x, approximate: str = "none"):
     """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula."""
     if approximate == "tanh":
@@ -49,10 +52,12 @@ def gelu(x, approximate: str = "none"):
     return 0.5 * x * (1 + _ops.erf(_ops.mul(x, 1 / math.sqrt(2))))
 
 
+@composite(kind="softmax")
 def softmax(x, dim: int = -1):
     return _ops.softmax(x, dim)
 
 
+@composite(kind="softmax")
 def log_softmax(x, dim: int = -1):
     return _ops.log_softmax(x, dim)
 
@@ -85,6 +90,7 @@ def step(x):
 # ---- layers ------------------------------------------------------------------------------------
 
 
+@composite(kind="linear")
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
     if bias is None:
@@ -92,6 +98,7 @@ def linear(x, weight, bias=None):
     return _ops.linear(x, weight, bias)
 
 
+@composite(kind="random", draw={"p": (0.0, 0.3, 1.0), "training": (True, False)})
 def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     """Zero each element with probability p and scale the rest by 1/(1-p); identity when not
     training. ``generator`` (a numpy Generator) defaults to the one ``manual_seed`` seeds."""
@@ -110,6 +117,8 @@ def _dtype(x):
     return dtype if dtype.kind == "f" else np.float32
 
 
+@composite(kind="batch_norm", nin=5, domain=("unique", "real", "positive", "real", "real"),
+           draw={"training": (True, False)})
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise each feature (axis 1) by batch statistics when training (and update the running
@@ -167,6 +176,7 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
+@composite(kind="loss")
 def mse_loss(input, target, reduction: str = "mean"):
     """Mean squared error: mean((input - target)^2)."""
     input, target = _as_tensor(input), _as_tensor(target)
@@ -175,6 +185,8 @@ def mse_loss(input, target, reduction: str = "mean"):
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
+@composite(kind="loss", domain=("offgrid", "ongrid"),
+           kinks=("input=target: mean", "target=input: mean"))
 def l1_loss(input, target, reduction: str = "mean"):
     """Mean absolute error: mean(|input - target|)."""
     input, target = _as_tensor(input), _as_tensor(target)
@@ -182,6 +194,7 @@ def l1_loss(input, target, reduction: str = "mean"):
     return _reduce(_ops.abs(input - target), reduction, "l1_loss")
 
 
+@composite(kind="loss", domain=("offgrid", "ongrid"), draw={"delta": (1.0, 0.5)})
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - delta/2): MSE near 0, L1 far away."""
     input, target = _as_tensor(input), _as_tensor(target)
@@ -202,7 +215,7 @@ def _bce_grad_y(g, out, p, y):
         return g * (np.maximum(np.log(1 - p), -100) - np.maximum(np.log(p), -100))
 
 
-@primitive(_bce_grad_p, _bce_grad_y,
+@primitive(_bce_grad_p, _bce_grad_y, saves=("p y", "p"),
            kind="elementwise", domain=("probability", "probability"),
            derivative=("(p - y) / (p (1 - p))", "log(1 - p) - log(p)"))
 def binary_cross_entropy_elementwise(p, y):
@@ -211,6 +224,7 @@ def binary_cross_entropy_elementwise(p, y):
         return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
 
 
+@composite(kind="loss", domain=("probability", "probability"))
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     """Log loss on probabilities in [0, 1] (after a sigmoid). Prefer
     ``binary_cross_entropy_with_logits``, which is exact for large logits."""
@@ -226,6 +240,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@composite(kind="loss", domain=("real", "probability"))
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
                                      pos_weight=None):
     """Log loss of sigmoid(input), computed from the logits: softplus(x) - y x, which never
@@ -269,6 +284,7 @@ def _check_class_weight(weight, classes, name):
                          f"got shape {np.shape(_data(weight))}")
 
 
+@composite(kind="class_logits")
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
     """Negative log-likelihood of integer class labels, given log-probabilities (N, C, ...).
 
@@ -322,7 +338,8 @@ def _cross_entropy_labels_grad(g, out, input, target, weight=None, ignore_index=
     return (_ops.softmax.dispatch(input, 1) - one_hot) * scale[:, None]
 
 
-@primitive(_cross_entropy_labels_grad, kind="class_logits", nin=1, name="cross_entropy",
+@primitive(_cross_entropy_labels_grad, saves="input", kind="class_logits", nin=1,
+           name="cross_entropy",
            derivative="softmax(x) - one_hot(target)")
 def _cross_entropy_labels(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Softmax cross-entropy of logits (N, C) against integer labels (N,), as one op."""
@@ -336,6 +353,7 @@ def _cross_entropy_labels(input, target, weight=None, ignore_index=-100, reducti
     return losses.sum() / w.sum() if reduction == "mean" else losses.sum()
 
 
+@composite(kind="class_targets", draw={"label_smoothing": (0.0, 0.2)})
 def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0):
     """Cross-entropy of logits (N, C, ...) against integer class labels, or against class

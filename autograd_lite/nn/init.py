@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .. import creation
-from ..engine import no_grad
+from ..grad_mode import no_grad
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
           "selu": 0.75}
@@ -40,18 +40,16 @@ def _fill(tensor, values):
     return tensor
 
 
-def _gen(generator):
-    return generator or creation.default_generator()
-
-
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """Fill with samples from U(a, b)."""
-    return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+    rng = creation.random_generator(generator, "uniform_", seeds=False)
+    return _fill(tensor, rng.uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with samples from N(mean, std^2)."""
-    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+    rng = creation.random_generator(generator, "normal_", seeds=False)
+    return _fill(tensor, rng.normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, value: float):

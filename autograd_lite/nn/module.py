@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import RemovableHandle, Tensor
+from .._tensor import RemovableHandle, Tensor
 
 
 class Parameter(Tensor):
@@ -38,9 +38,14 @@ class Module:
     >>> class MLP(Module):
     ...     def __init__(self):
     ...         super().__init__()
-    ...         self.fc1, self.fc2 = Linear(2, 8), Linear(8, 1)
+    ...         self.fc1, self.fc2 = ag.nn.Linear(2, 8), ag.nn.Linear(8, 1)
     ...     def forward(self, x):
-    ...         return self.fc2(relu(self.fc1(x)))
+    ...         return self.fc2(ag.relu(self.fc1(x)))
+    >>> model = MLP()
+    >>> [name for name, p in model.named_parameters()]
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    >>> model(ag.ones(4, 2)).shape
+    (4, 1)
     """
 
     def __init__(self):
@@ -129,8 +134,13 @@ class Module:
         positional arguments. A non-None return replaces them (a non-tuple is wrapped in one).
         Returns a handle whose ``remove()`` unregisters the hook.
 
+        >>> layer = ag.nn.Identity()
         >>> handle = layer.register_forward_pre_hook(lambda m, inputs: (inputs[0] * 2,))
+        >>> layer(ag.tensor([1.0, 2.0]))
+        tensor([2., 4.])
         >>> handle.remove()
+        >>> layer(ag.tensor([1.0, 2.0]))
+        tensor([1., 2.])
         """
         return self._add_forward_hook("pre", hook, "register_forward_pre_hook")
 
@@ -139,8 +149,11 @@ class Module:
         positional arguments forward received); a non-None return replaces the output.
         Returns a handle whose ``remove()`` unregisters the hook.
 
-        >>> seen = []
-        >>> handle = model.fc1.register_forward_hook(lambda m, inputs, out: seen.append(out))
+        >>> model, seen = ag.nn.Sequential(ag.nn.Linear(2, 3), ag.nn.ReLU()), []
+        >>> handle = model[0].register_forward_hook(lambda m, inputs, out: seen.append(out.shape))
+        >>> _ = model(ag.ones(4, 2))
+        >>> seen
+        [(4, 3)]
         >>> handle.remove()
         """
         return self._add_forward_hook("post", hook, "register_forward_hook")

@@ -1,104 +1,15 @@
-"""Every op, by name. Primitives are in ``REGISTRY``; the rest are compositions of them."""
+"""Every op, by name: the primitives in ``REGISTRY`` and the composites built from them in
+``COMPOSITES``, as declared in the family files. Nothing here is listed by hand: declaring an op
+(``@primitive`` or ``@composite``) in one of those files is what makes it ``ag.ops.<name>``,
+and, unless declared ``public=False``, ``ag.<name>``."""
 
-from .compare import argmax, argmin, eq, ge, gt, le, lt, ne, sign
-from .elementwise import (
-    abs,
-    add,
-    astype,
-    clip,
-    cos,
-    div,
-    erf,
-    exp,
-    log,
-    maximum,
-    minimum,
-    mul,
-    neg,
-    pow,
-    relu,
-    sigmoid,
-    sin,
-    softplus,
-    sqrt,
-    square,
-    sub,
-    tanh,
-    where,
-)
-from .linalg import linear, matmul
-from .reduce import log_softmax, logsumexp, max, mean, min, softmax, std, sum, var
-from .registry import REGISTRY, Op, primitive
-from .shape import (
-    broadcast_to,
-    cat,
-    concatenate,
-    flatten,
-    getitem,
-    reshape,
-    scatter_add,
-    setitem,
-    squeeze,
-    stack,
-    swapaxes,
-    transpose,
-    unsqueeze,
-)
+from . import compare, elementwise, linalg, reduce, shape  # noqa: F401  (each declares its ops)
+from .registry import COMPOSITES, REGISTRY, Composite, Op, composite, primitive
 
-__all__ = [
-    "REGISTRY",
-    "Op",
-    "primitive",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "neg",
-    "pow",
-    "square",
-    "exp",
-    "log",
-    "sqrt",
-    "abs",
-    "sin",
-    "cos",
-    "tanh",
-    "sigmoid", "softplus", "erf",
-    "relu",
-    "maximum",
-    "minimum",
-    "clip",
-    "where",
-    "astype",
-    "matmul", "linear",
-    "sum",
-    "mean",
-    "max",
-    "min",
-    "var",
-    "std",
-    "logsumexp",
-    "softmax",
-    "log_softmax",
-    "reshape",
-    "transpose",
-    "broadcast_to",
-    "squeeze",
-    "unsqueeze",
-    "flatten",
-    "swapaxes",
-    "getitem",
-    "scatter_add", "setitem",
-    "concatenate",
-    "cat",
-    "stack",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "sign",
-    "argmax",
-    "argmin",
-]
+_DECLARED = {op.name: op for op in [*REGISTRY.values(), *COMPOSITES.values()]
+             if op.__module__.startswith(__name__ + ".")}  # composites replace primitives
+globals().update(_DECLARED)
+cat = concatenate  # noqa: F821  (PyTorch's name for it)
+
+__all__ = ["REGISTRY", "COMPOSITES", "Op", "Composite", "primitive", "composite", "cat",
+           *sorted(name for name, op in _DECLARED.items() if op.public)]

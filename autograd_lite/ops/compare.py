@@ -10,7 +10,7 @@ def _compare(ufunc, name, text):
         return ufunc(x, y)
 
     forward.__doc__ = f"x {text} y elementwise, as a bool tensor (no gradient)."
-    return primitive(differentiable=False, kind="compare", name=name)(forward)
+    return primitive(differentiable=False, kind="compare", name=name, numpy=ufunc)(forward)
 
 
 eq = _compare(np.equal, "eq", "==")
@@ -21,22 +21,19 @@ gt = _compare(np.greater, "gt", ">")
 ge = _compare(np.greater_equal, "ge", ">=")
 
 
-@primitive(differentiable=False)
+@primitive(differentiable=False, numpy=np.sign)
 def sign(x):
     """-1, 0 or 1 by the sign of each element (its derivative is 0 almost everywhere)."""
     return np.sign(x)
 
 
-@primitive(differentiable=False, kind="reduce")
+@primitive(differentiable=False, kind="reduce", numpy=np.argmax)
 def argmax(x, axis=None, keepdims=False):
     """Index of the largest element (of the flattened array when ``axis`` is None)."""
     return np.argmax(x, axis=axis, keepdims=keepdims)
 
 
-@primitive(differentiable=False, kind="reduce")
+@primitive(differentiable=False, kind="reduce", numpy=np.argmin)
 def argmin(x, axis=None, keepdims=False):
     """Index of the smallest element (of the flattened array when ``axis`` is None)."""
     return np.argmin(x, axis=axis, keepdims=keepdims)
-
-
-__all__ = ["eq", "ne", "lt", "le", "gt", "ge", "sign", "argmax", "argmin"]

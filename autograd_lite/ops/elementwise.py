@@ -5,14 +5,14 @@ import math
 import numpy as np
 
 from . import registry
-from .registry import as_operand, check_dtype, primitive
+from .registry import as_operand, check_dtype, composite, primitive
 
 # ---- arithmetic ------------------------------------------------------------------------------
 
 
 @primitive(lambda g, out, x, y: g,
            lambda g, out, x, y: g,
-           derivative=("1", "1"))
+           saves=("", ""), derivative=("1", "1"), numpy=np.add)
 def add(x, y):
     """x + y, broadcasting."""
     return np.add(x, y)
@@ -20,7 +20,7 @@ def add(x, y):
 
 @primitive(lambda g, out, x, y: g,
            lambda g, out, x, y: -g,
-           derivative=("1", "-1"))
+           saves=("", ""), derivative=("1", "-1"), numpy=np.subtract)
 def sub(x, y):
     """x - y, broadcasting."""
     return np.subtract(x, y)
@@ -28,7 +28,7 @@ def sub(x, y):
 
 @primitive(lambda g, out, x, y: g * y,
            lambda g, out, x, y: g * x,
-           derivative=("y", "x"))
+           saves=("y", "x"), derivative=("y", "x"), numpy=np.multiply)
 def mul(x, y):
     """x * y, broadcasting."""
     return np.multiply(x, y)
@@ -36,13 +36,14 @@ def mul(x, y):
 
 @primitive(lambda g, out, x, y: g / y,
            lambda g, out, x, y: -g * out / y,
-           domain=("real", "nonzero"), derivative=("1/y", "-x/y^2"))
+           saves=("y", "out y"), domain=("real", "nonzero"), derivative=("1/y", "-x/y^2"),
+           numpy=np.true_divide)
 def div(x, y):
     """x / y (true division), broadcasting."""
     return np.true_divide(x, y)
 
 
-@primitive(lambda g, out, x: -g, derivative="-1")
+@primitive(lambda g, out, x: -g, saves="", derivative="-1", numpy=np.negative)
 def neg(x):
     """-x."""
     return np.negative(x)
@@ -51,58 +52,71 @@ def neg(x):
 # d/dy x^y = x^y log x; at x = 0 that is taken as 0 (as PyTorch does), negative x gives nan.
 @primitive(lambda g, out, x, y: g * y * x ** (y - 1),
            lambda g, out, x, y: g * out * np.log(np.where(x == 0, 1, x)),
-           domain=("positive", "real"), derivative=("exponent x^(exponent-1)", "x^exponent log(x)"))
+           saves=("x exponent", "out x"), domain=("positive", "real"),
+           derivative=("exponent x^(exponent-1)", "x^exponent log(x)"), numpy=np.power,
+           kinks="exponent at x=0: mean")
 def pow(x, exponent):
     """x ** exponent, with a tensor or scalar exponent."""
     return np.power(x, exponent)
 
 
+@primitive(lambda g, out, x: g, saves="", derivative="1", numpy=np.copy)
+def clone(x):
+    """A copy of x with its own memory (as torch.clone, numpy.copy)."""
+    return np.array(x, copy=True)
+
+
 # ---- unary functions -------------------------------------------------------------------------
 
 
-@primitive(lambda g, out, x: g * out, derivative="exp(x)")
+@primitive(lambda g, out, x: g * out, saves="out", derivative="exp(x)", numpy=np.exp)
 def exp(x):
     """e ** x."""
     return np.exp(x)
 
 
-@primitive(lambda g, out, x: g / x, domain="positive", derivative="1/x")
+@primitive(lambda g, out, x: g / x, saves="x", domain="positive", derivative="1/x",
+           numpy=np.log)
 def log(x):
     """Natural logarithm."""
     return np.log(x)
 
 
-@primitive(lambda g, out, x: g / (2 * out), domain="positive", derivative="1 / (2 sqrt(x))")
+@primitive(lambda g, out, x: g / (2 * out), saves="out", domain="positive",
+           derivative="1 / (2 sqrt(x))", numpy=np.sqrt)
 def sqrt(x):
     """Square root."""
     return np.sqrt(x)
 
 
-@primitive(lambda g, out, x: g * np.sign(x), domain="nonzero", derivative="sign(x)")
+@primitive(lambda g, out, x: g * np.sign(x), saves="x", domain="nonzero", derivative="sign(x)",
+           numpy=np.absolute, kinks="x=0: mean")
 def abs(x):
     """|x| (its gradient at 0 is taken as 0)."""
     return np.absolute(x)
 
 
-@primitive(lambda g, out, x: g * np.cos(x), derivative="cos(x)")
+@primitive(lambda g, out, x: g * np.cos(x), saves="x", derivative="cos(x)", numpy=np.sin)
 def sin(x):
     """Sine (radians)."""
     return np.sin(x)
 
 
-@primitive(lambda g, out, x: -g * np.sin(x), derivative="-sin(x)")
+@primitive(lambda g, out, x: -g * np.sin(x), saves="x", derivative="-sin(x)", numpy=np.cos)
 def cos(x):
     """Cosine (radians)."""
     return np.cos(x)
 
 
-@primitive(lambda g, out, x: g * (1 - out * out), derivative="1 - tanh(x)^2")
+@primitive(lambda g, out, x: g * (1 - out * out), saves="out", derivative="1 - tanh(x)^2",
+           numpy=np.tanh)
 def tanh(x):
     """Hyperbolic tangent."""
     return np.tanh(x)
 
 
-@primitive(lambda g, out, x: g * out * (1 - out), derivative="sigmoid(x) (1 - sigmoid(x))")
+@primitive(lambda g, out, x: g * out * (1 - out), saves="out",
+           derivative="sigmoid(x) (1 - sigmoid(x))")
 def sigmoid(x):
     """1 / (1 + e^-x), computed without overflow for large |x|."""
     e = np.exp(-np.absolute(x))  # in (0, 1]: never overflows
@@ -110,7 +124,7 @@ def sigmoid(x):
 
 
 # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): never overflows, exact for large |x|
-@primitive(lambda g, out, x: g * sigmoid.dispatch(x), derivative="sigmoid(x)")
+@primitive(lambda g, out, x: g * sigmoid.dispatch(x), saves="x", derivative="sigmoid(x)")
 def softplus(x):
     """log(1 + e^x), computed without overflow: a smooth relu, and the core of stable log-loss."""
     return np.maximum(x, 0) + np.log1p(np.exp(-np.absolute(x)))
@@ -120,13 +134,14 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 @primitive(lambda g, out, x: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x),
-           derivative="2/sqrt(pi) exp(-x^2)")
+           saves="x", derivative="2/sqrt(pi) exp(-x^2)")
 def erf(x):
     """The error function (for the exact GELU)."""
     return _erf(x).astype(np.result_type(x, np.float32))
 
 
-@primitive(lambda g, out, x: g * (x > 0), domain="nonzero", derivative="1 if x > 0 else 0")
+@primitive(lambda g, out, x: g * (x > 0), saves="x", domain="nonzero",
+           derivative="1 if x > 0 else 0", kinks="x=0: left")
 def relu(x):
     """max(x, 0) (its gradient at 0 is taken as 0)."""
     return np.maximum(x, 0)
@@ -137,8 +152,9 @@ def relu(x):
 
 @primitive(lambda g, out, x, y: np.where(x == y, g / 2, g * (x > y)),
            lambda g, out, x, y: np.where(x == y, g / 2, g * (y > x)),
-           domain=("offgrid", "ongrid"),
-           derivative=("1 where x is larger", "1 where y is larger"))
+           saves=("x y", "x y"), domain=("offgrid", "ongrid"),
+           derivative=("1 where x is larger", "1 where y is larger"), numpy=np.maximum,
+           kinks=("x=y: mean", "y=x: mean"))
 def maximum(x, y):
     """Elementwise larger of x and y, broadcasting."""
     return np.maximum(x, y)
@@ -146,15 +162,17 @@ def maximum(x, y):
 
 @primitive(lambda g, out, x, y: np.where(x == y, g / 2, g * (x < y)),
            lambda g, out, x, y: np.where(x == y, g / 2, g * (y < x)),
-           domain=("offgrid", "ongrid"),
-           derivative=("1 where x is smaller", "1 where y is smaller"))
+           saves=("x y", "x y"), domain=("offgrid", "ongrid"),
+           derivative=("1 where x is smaller", "1 where y is smaller"), numpy=np.minimum,
+           kinks=("x=y: mean", "y=x: mean"))
 def minimum(x, y):
     """Elementwise smaller of x and y, broadcasting."""
     return np.minimum(x, y)
 
 
 @primitive(lambda g, out, x, min=None, max=None: g * _inside(x, min, max),
-           kind="clip", domain="offgrid", derivative="1 inside [min, max], else 0")
+           saves="x", kind="clip", domain="offgrid", derivative="1 inside [min, max], else 0",
+           numpy=np.clip, kinks=("x=min: right", "x=max: left"))
 def clip(x, min=None, max=None):
     """Limit x to [min, max] (either bound may be None), like numpy.clip / torch.clamp."""
     if min is None and max is None:
@@ -182,14 +200,15 @@ def _inside(x, lo, hi):
 @primitive(None,
            lambda g, out, cond, x, y: np.where(cond, g, 0),
            lambda g, out, cond, x, y: np.where(cond, 0, g),
-           kind="where", domain=("bool", "real", "real"), derivative="1 where chosen, else 0")
+           saves=("", "cond", "cond"), kind="where", domain=("bool", "real", "real"),
+           derivative="1 where chosen, else 0", numpy=np.where)
 def where(cond, x, y):
     """x where cond is true, else y (all three broadcast)."""
     return np.where(cond, x, y)
 
 
-@primitive(lambda g, out, x, dtype: g.astype(x.dtype), kind="astype", nin=1,
-           derivative="1 (cast back)")
+@primitive(lambda g, out, x, dtype: g.astype(x.dtype), saves="", kind="astype", nin=1,
+           derivative="1 (cast back)", public=False)
 def astype(x, dtype):
     """A copy of x converted to ``dtype``; the gradient is cast back to x's dtype."""
     dtype = np.dtype(dtype)
@@ -197,12 +216,7 @@ def astype(x, dtype):
     return x.astype(dtype)
 
 
-@registry.named
+@composite(numpy=np.square)
 def square(x):
     """x ** 2."""
     return pow(x, 2)
-
-
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos",
-           "tanh", "sigmoid", "softplus", "erf", "relu", "maximum", "minimum", "clip", "where",
-           "astype", "square"]

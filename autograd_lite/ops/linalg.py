@@ -25,7 +25,8 @@ def _matmul_vjp_y(g, out, x, y):
     return gy[..., 0] if y.ndim == 1 else gy
 
 
-@primitive(_matmul_vjp_x, _matmul_vjp_y, kind="matmul", derivative=("g y^T", "x^T g"))
+@primitive(_matmul_vjp_x, _matmul_vjp_y, saves=("y", "x"), kind="matmul",
+           derivative=("g y^T", "x^T g"), numpy=np.matmul)
 def matmul(x, y):
     """Matrix product x @ y, as numpy.matmul (vectors, matrices and stacks of matrices)."""
     return np.matmul(x, y)
@@ -37,7 +38,7 @@ def matmul(x, y):
            lambda g, out, x, weight, bias:
            g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]),
            lambda g, out, x, weight, bias: g,
-           kind="linear", derivative=("weight", "g^T x", "1"))
+           saves=("weight", "x", ""), kind="linear", derivative=("weight", "g^T x", "1"))
 def linear(x, weight, bias):
     """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
     out = np.matmul(x, weight.T)
@@ -45,6 +46,3 @@ def linear(x, weight, bias):
         out += bias  # the product is a new array: add in place, no second (batch, out) array
         return out
     return out + bias
-
-
-__all__ = ["matmul", "linear"]

@@ -38,7 +38,7 @@ def _spread(g, out, x, axis):
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
            np.broadcast_to(_unreduce(g, x.shape, axis), x.shape),
-           kind="reduce", derivative="1")
+           saves="", kind="reduce", derivative="1", numpy=np.sum)
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (int, tuple, or None for all elements), as numpy.sum."""
     return np.sum(x, axis=axis, keepdims=keepdims)
@@ -46,21 +46,25 @@ def sum(x, axis=None, keepdims=False):
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
            np.broadcast_to(_unreduce(g, x.shape, axis) / _count(x.size, out.size), x.shape),
-           kind="reduce", derivative="1/N")
+           saves="", kind="reduce", derivative="1/N", numpy=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, as numpy.mean."""
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
 @primitive(lambda g, out, x, axis=None, keepdims=False: _spread(g, out, x, axis),
-           kind="reduce", domain="unique", derivative="1 at the maximum (ties share), else 0")
+           saves="out x", kind="reduce", domain="unique",
+           derivative="1 at the maximum (ties share), else 0", numpy=(np.max, np.amax),
+           kinks="x=out: mean")
 def max(x, axis=None, keepdims=False):
     """Largest element over ``axis``, as numpy.max."""
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
 @primitive(lambda g, out, x, axis=None, keepdims=False: _spread(g, out, x, axis),
-           kind="reduce", domain="unique", derivative="1 at the minimum (ties share), else 0")
+           saves="out x", kind="reduce", domain="unique",
+           derivative="1 at the minimum (ties share), else 0", numpy=(np.min, np.amin),
+           kinks="x=out: mean")
 def min(x, axis=None, keepdims=False):
     """Smallest element over ``axis``, as numpy.min."""
     return np.min(x, axis=axis, keepdims=keepdims)
@@ -69,7 +73,7 @@ def min(x, axis=None, keepdims=False):
 @primitive(lambda g, out, x, axis=None, ddof=0, keepdims=False:
            _unreduce(g, x.shape, axis) * 2 * (x - x.mean(axis=axis, keepdims=True))
            / (_count(x.size, out.size) - ddof),
-           kind="reduce", derivative="2 (x - mean) / (N - ddof)")
+           saves="x", kind="reduce", derivative="2 (x - mean) / (N - ddof)", numpy=np.var)
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom, as numpy.var."""
     return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -79,8 +83,8 @@ def var(x, axis=None, ddof=0, keepdims=False):
            _unreduce(g / np.where(out == 0, np.inf, (_count(x.size, out.size) - ddof) * out),
                      x.shape, axis)
            * (x - x.mean(axis=axis, keepdims=True)),
-           kind="reduce", domain="unique",
-           derivative="(x - mean) / ((N - ddof) std), 0 where std is 0")
+           saves="out x", kind="reduce", domain="unique",
+           derivative="(x - mean) / ((N - ddof) std), 0 where std is 0", numpy=np.std)
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation over ``axis``, as numpy.std."""
     return np.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -98,7 +102,7 @@ def _shift(x, axis):
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
            _unreduce(g, x.shape, axis) * np.exp(x - _unreduce(out, x.shape, axis)),
-           kind="reduce", derivative="softmax(x)")
+           saves="out x", kind="reduce", derivative="softmax(x)")
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, without overflow."""
     m = _shift(x, axis)
@@ -108,7 +112,7 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 @primitive(lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True)),
-           kind="softmax", derivative="s_i (delta_ij - s_j)")
+           saves="out", kind="softmax", derivative="s_i (delta_ij - s_j)")
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, without overflow."""
     e = np.exp(x - _shift(x, axis))
@@ -116,11 +120,8 @@ def softmax(x, axis=-1):
 
 
 @primitive(lambda g, out, x, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
-           kind="softmax", derivative="delta_ij - softmax(x)_j")
+           saves="out", kind="softmax", derivative="delta_ij - softmax(x)_j")
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``: log-probabilities, without overflow."""
     shifted = x - _shift(x, axis)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-__all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax", "log_softmax"]

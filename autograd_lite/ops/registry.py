@@ -1,9 +1,18 @@
 """The op declaration API: every primitive is declared once, forward and gradient rule together.
 
-    @primitive(lambda g, out, x: g * out, derivative="exp(x)")
+    @primitive(lambda g, out, x: g * out, saves="out", derivative="exp(x)", numpy=np.exp)
     def exp(x):
-        "Elementwise e**x."
+        "e ** x."
         return np.exp(x)
+
+That is how ``ops/elementwise.py`` declares ``exp``; the op it made, at work:
+
+>>> x = ag.tensor([0.0, 1.0], requires_grad=True)
+>>> np.exp(x)                      # numpy=np.exp: numpy's function on a Tensor calls the op
+tensor([1.    , 2.7183], grad_fn=<exp>)
+>>> ag.exp(x).sum().backward()     # the rule: g * out, read from the saved output
+>>> x.grad
+tensor([1.    , 2.7183])
 
 The decorated numpy function becomes the public op: it accepts Tensors, arrays and Python
 numbers, runs the forward on arrays, and records a graph ``Node`` when an input requires grad.
@@ -14,28 +23,47 @@ functions to our ops through ``Tensor.__array_ufunc__`` / ``__array_function__``
 gradient is itself differentiable. Broadcasting is undone by the engine, never by a rule.
 A rule that needs one of our own ops (not a numpy function) calls ``op.dispatch(...)``.
 
-The remaining keywords are test hints read by the generic registry test and the visualiser:
-``kind`` (which input strategy draws arguments), ``domain`` (per input: "real", "positive",
-"nonzero", "offgrid", "ongrid", "unique", "bool"), and ``derivative`` (the local derivative, a
-short formula; a tuple of one per input for ops of several inputs).
+What the declaration says, besides the rules:
+
+- ``saves``: for each rule, which saved values it reads: ``"out"`` and/or input names, space
+  separated (``""`` for none: reading only ``.shape``/``.ndim``/``.size``/``.dtype`` does not
+  count). Backward refuses to run when one of those was modified in place since the forward,
+  and only then, as PyTorch's derivatives.yaml says what each formula saves. A test checks each
+  declaration against what the rule really reads. Left out, every input and ``out`` count.
+- ``numpy``: the numpy function(s) that, applied to a Tensor, call this op (``np.exp(t)``).
+- ``public``: False for internal ops (indexing, casts), kept out of ``autograd_lite.*``.
+- Test hints, read by the generic registry test and the visualiser: ``kind`` (which input
+  strategy draws arguments), ``domain`` (per input: "real", "positive", "nonzero", "offgrid",
+  "ongrid", "unique", "bool"), and ``derivative`` (the local derivative, a short formula; a
+  tuple of one per input for ops of several inputs).
+- ``kinks``: where the op is not differentiable but declares a gradient anyway, as PyTorch does,
+  each ``"[wrt at ]input=point: side"``: where ``input`` equals ``point`` (a number, another
+  input, a parameter or ``out``), the gradient for ``wrt`` (default: ``input``) is its
+  ``left``, ``right`` or ``mean`` one-sided derivative (relu: ``"x=0: left"``; clip:
+  ``("x=min: right", "x=max: left")``). A test checks each at such points.
+
+Functions built from primitives are declared with ``@composite``: no rule of their own, the same
+test hints, and the same generic gradient test.
 """
 
 from __future__ import annotations
 
-import dis
 import inspect
 import sys
 import traceback
 
 import numpy as np
 
-from .. import engine
+from .. import anomaly_mode, engine
 from ..engine import Node, version_counter
-from ..engine import grad_mode as _grad_mode
+from ..errors import named, prefixed
+from ..grad_mode import grad_mode as _grad_mode
 
 REGISTRY: dict[str, Op] = {}
+COMPOSITES: dict[str, Composite] = {}
+NUMPY_DISPATCH: dict = {}  # numpy function -> the op a Tensor argument routes it to
 
-_Tensor = None  # the Tensor class; tensor.py imports this module first, then sets it
+_Tensor = None  # the Tensor class; _tensor.py imports this module first, then sets it
 _new_tensor = None  # Tensor._make: a Tensor of an array, with no checks
 _NUMERIC_KINDS = frozenset("biuf")
 _user_frame = engine.user_frame
@@ -47,14 +75,21 @@ def bind_tensor_class(cls):
     engine.bind_tensor_class(cls)
 
 
+def _signature(fn):
+    """(inputs, parameter names, whether variadic) of a forward: the inputs are the leading
+    positional arguments without a default, unless ``nin`` says how many."""
+    params = list(inspect.signature(fn).parameters.values())
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+    positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    return params, positional, variadic
+
+
 class Op:
     """A registered primitive: call it like the numpy function it wraps."""
 
-    def __init__(self, forward, vjps, *, kind, domain, derivative, nin, view):
-        sig = inspect.signature(forward)
-        params = list(sig.parameters.values())
-        self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
-        positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    def __init__(self, forward, vjps, *, kind, domain, derivative, nin, view, saves, numpy,
+                 public, kinks):
+        params, positional, self.variadic = _signature(forward)
         if nin is None:
             nin = sum(p.default is p.empty for p in positional)
         self.name = forward.__name__
@@ -62,13 +97,17 @@ class Op:
         self.vjps = vjps
         self.nin = nin
         self.param_names = tuple(p.name for p in positional[nin:])
-        self.input_names = tuple(p.name for p in positional[:nin])
+        self.input_names = tuple(p.name for p in positional[:nin]) or tuple(
+            p.name for p in params if p.kind is p.VAR_POSITIONAL)
         self.param_defaults = {p.name: p.default for p in params if p.default is not p.empty}
-        self.reads = tuple(None if rule is None else _reads(rule, nin) for rule in vjps or ())
+        self.saves = None if vjps is None else _parse_saves(self, saves, len(vjps))
+        self.numpy = numpy if isinstance(numpy, tuple) else (numpy,) if numpy else ()
+        self.public = public
         self.view = view
         self.kind = kind
         self.domain = domain
         self.derivative = derivative
+        self.kinks = (kinks,) if isinstance(kinks, str) else tuple(kinks)
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
         self.__name__ = self.__qualname__ = forward.__name__
@@ -96,23 +135,29 @@ class Op:
                 arrays.append(as_operand(a, self.name))
         return self._apply(args, tuple(arrays), params, tracked)
 
+    def run_forward(self, arrays, params):
+        return self.forward(*arrays, **params)
+
+    def run_rule(self, i, g, out, args, params):
+        """The gradient for input ``i``: its rule applied to ``g``, ``out`` and the inputs."""
+        if self.variadic:
+            return self.vjps[0](g, out, *args, argnum=i, **params or {})
+        return self.vjps[i](g, out, *args, **params or {})
+
+    def saves_output(self, i) -> bool:
+        """Whether the rule for input ``i`` reads the op's output."""
+        return self.saves[0 if self.variadic else i][0]
+
     def _apply(self, args, arrays, params, tracked):
         """Run the forward on the arrays; record a node if an input requires grad."""
         try:
-            if params:
-                out = self.forward(*arrays, **params)
-            elif len(arrays) == 1:  # spelled out: a call with *args costs twice a plain one
-                out = self.forward(arrays[0])
-            elif len(arrays) == 2:
-                out = self.forward(arrays[0], arrays[1])
-            else:
-                out = self.forward(*arrays)
+            out = self.run_forward(arrays, params)
         except (ValueError, TypeError, IndexError) as e:
-            raise _op_error(self.name, e, arrays) from None
+            raise prefixed(self.name, e, f" (inputs: {describe(arrays)})") from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if engine.anomaly_enabled:
-            engine.check_forward(self.name, arrays, out)
+        if anomaly_mode.enabled:
+            anomaly_mode.check_forward(self.name, arrays, out)
         result = _new_tensor(out, None)
         if self.view and isinstance(args[0], _Tensor) and np.may_share_memory(out, arrays[0]):
             result._base = args[0]  # writes through either show in both: share one version
@@ -128,12 +173,12 @@ class Op:
         inputs = []  # per input: where its gradient goes, or None
         versions = ()  # (counter, its value now, which) of each Tensor a rule will read
         for i, a in enumerate(args):
-            reads = self.reads[0 if self.variadic else i]
-            if reads is None or not (isinstance(a, _Tensor) and a._requires_grad):
+            if self.vjps[0 if self.variadic else i] is None or not (
+                    isinstance(a, _Tensor) and a._requires_grad):
                 inputs.append(None)  # no rule for this input (an index), or no grad needed
                 continue
             inputs.append(a if a.grad_fn is None else a.grad_fn)
-            reads_out, reads_args = reads
+            reads_out, reads_args = self.saves[0 if self.variadic else i]
             for k in range(len(args)) if reads_args is None else reads_args:
                 read = args[k]
                 if isinstance(read, _Tensor):
@@ -144,7 +189,7 @@ class Op:
         frame = _user_frame(sys._getframe(3))  # _record < _apply < __call__ < caller
         node = Node(self, arrays, params or None, result.data, tuple(inputs), versions,
                     frame.f_code, frame.f_lasti)
-        if engine.anomaly_enabled:
+        if anomaly_mode.enabled:
             node.stack = "".join(traceback.format_stack(frame))
         result.grad_fn = node
         result._requires_grad = True
@@ -171,9 +216,36 @@ class Op:
         return args[:self.nin]
 
 
+def _parse_saves(op, saves, nrules):
+    """``saves`` as one (reads out, indices of the inputs read) per rule; None reads all."""
+    if saves is None:
+        return ((True, None),) * nrules
+    saves = (saves,) if isinstance(saves, str) else tuple(saves)
+    if len(saves) != nrules:
+        raise ValueError(f"op '{op.name}' declares saves= for {len(saves)} rule(s) but has "
+                         f"{nrules}")
+    parsed = []
+    for text in saves:
+        names = text.split()
+        unknown = [n for n in names if n != "out" and n not in op.input_names]
+        if unknown:
+            raise ValueError(f"op '{op.name}': saves= names {unknown}, which are neither 'out' "
+                             f"nor its inputs {op.input_names}")
+        if op.variadic:
+            parsed.append(("out" in names, None if len(names) > ("out" in names) else ()))
+        else:
+            parsed.append(("out" in names,
+                           tuple(k for k, n in enumerate(op.input_names) if n in names)))
+    return tuple(parsed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast path: what Op does, spelled out for ops of one and two inputs called the common way. A
+# call with *args costs twice a plain one, and these are most of the ops a model runs, so the
+# argument loop is skipped and the forward and rules are called with their arity written out.
+
+
 class _UnaryOp(Op):
-    """An op of one input, called the common way (a Tensor and keyword parameters): the same
-    as Op without the argument loop, which is a good part of the cost of a small op."""
 
     def __call__(self, *args, **params):
         if len(args) == 1 and isinstance(args[0], _Tensor):
@@ -181,9 +253,14 @@ class _UnaryOp(Op):
             return self._apply(args, (x.data,), params, x._requires_grad)
         return Op.__call__(self, *args, **params)
 
+    def run_forward(self, arrays, params):
+        return self.forward(*arrays, **params) if params else self.forward(arrays[0])
+
+    def run_rule(self, i, g, out, args, params):
+        return self.vjps[0](g, out, *args, **params) if params else self.vjps[0](g, out, args[0])
+
 
 class _BinaryOp(Op):
-    """An op of two inputs, called with Tensors or Python numbers: Op without the loop."""
 
     def __call__(self, *args, **params):
         if len(args) != 2:
@@ -203,9 +280,21 @@ class _BinaryOp(Op):
             return Op.__call__(self, *args, **params)
         return self._apply(args, (a, b), params, tracked)
 
+    def run_forward(self, arrays, params):
+        return self.forward(*arrays, **params) if params else self.forward(arrays[0], arrays[1])
 
-def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=None,
-              differentiable=True, name=None, view=False):
+    def run_rule(self, i, g, out, args, params):
+        if params:
+            return self.vjps[i](g, out, *args, **params)
+        return self.vjps[i](g, out, args[0], args[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Declaring ops
+
+
+def primitive(*vjps, saves=None, kind="elementwise", domain="real", derivative=None, nin=None,
+              differentiable=True, name=None, view=False, numpy=(), public=True, kinks=()):
     """Declare the decorated numpy function as a primitive op with one vjp rule per input.
 
     A rule of ``None`` marks an input with no gradient (a condition, an index). A variadic
@@ -213,51 +302,80 @@ def primitive(*vjps, kind="elementwise", domain="real", derivative=None, nin=Non
     ``differentiable=False`` declares an op with no gradient at all (comparisons, argmax).
     ``name`` overrides the registered name (default: the function's). ``view=True`` marks an
     op whose output may share memory with its first input (reshape, slicing), as numpy's views.
+    The other keywords are described in the module docstring.
     """
     def register(forward):
         if name is not None:
             forward.__name__ = forward.__qualname__ = name
-        known = REGISTRY.get(forward.__name__)
-        if known is not None and known.__module__ != forward.__module__:  # re-running a cell is ok
-            raise ValueError(f"an op named '{forward.__name__}' is already registered by "
-                             f"{known.__module__}; choose another name")
         op = Op(forward, vjps if differentiable else None, kind=kind, domain=domain,
-                derivative=derivative, nin=nin, view=view)
+                derivative=derivative, nin=nin, view=view, saves=saves, numpy=numpy,
+                public=public, kinks=kinks)
         if not op.variadic and op.nin in (1, 2):
             op.__class__ = _UnaryOp if op.nin == 1 else _BinaryOp
         if differentiable and not op.variadic and len(vjps) != op.nin:
             raise ValueError(f"op '{op.name}' has {op.nin} input(s) but {len(vjps)} vjp rule(s)")
-        REGISTRY[op.name] = op
-        return op
+        return _register(op, REGISTRY)
 
     return register
 
 
-_METADATA = frozenset({"shape", "ndim", "size", "dtype"})
+class Composite:
+    """A function built from primitives, declared with ``@composite``: called as itself, its
+    errors name it; the hints are a primitive's, so the registry test gradchecks it too."""
+
+    def __init__(self, fn, *, kind, domain, nin, draw, numpy, public, sequence, kinks):
+        _, positional, _ = _signature(fn)
+        if nin is None:
+            nin = sum(p.default is p.empty for p in positional)
+        self.name = fn.__name__
+        self.call = named(fn)
+        self.nin = nin
+        self.param_names = tuple(p.name for p in positional[nin:])
+        self.input_names = tuple(p.name for p in positional[:nin])
+        self.kind, self.domain, self.draw = kind, domain, draw
+        self.kinks = (kinks,) if isinstance(kinks, str) else tuple(kinks)
+        self.numpy = numpy if isinstance(numpy, tuple) else (numpy,) if numpy else ()
+        self.public = public
+        self.sequence = sequence
+        self.variadic = False
+        self.differentiable = True
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+        self.__name__ = self.__qualname__ = fn.__name__
+        self.__module__ = fn.__module__
+
+    def __call__(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<composite {self.name}>"
 
 
-def _reads(rule, nin):
-    """Which saved values a rule reads: (reads ``out``, indices of the inputs it reads), where
-    reading only ``.shape``/``.ndim``/``.size``/``.dtype`` does not count; None means all.
+def composite(*, kind="elementwise", domain="real", nin=None, draw=None, numpy=(), public=True,
+              sequence=False, kinks=()):
+    """Declare a function built from primitives as an op.
 
-    Only values a rule reads are checked for in-place modification, as PyTorch checks only
-    what it saved: ``y = x + c; c += 1; y.backward()`` is fine, ``y = x * c; c += 1`` is not.
+    ``draw`` maps parameter names to the values the registry test tries (``{"alpha": (0.5,
+    2.0)}``); ``sequence=True`` marks a function taking its inputs as one list
+    (``concatenate([a, b])``). The other keywords are as for ``primitive``.
     """
-    code = getattr(rule, "__code__", None)
-    if code is None or code.co_flags & inspect.CO_VARARGS:
-        return True, None
-    names = code.co_varnames[:code.co_argcount]
-    out_name, arg_names = names[1], names[2:2 + nin]
-    read = set(code.co_cellvars)  # captured by an inner function: assume read
-    instructions = list(dis.get_instructions(rule))
-    for ins, following in zip(instructions, instructions[1:] + [None]):
-        if ins.opname.startswith("LOAD_FAST"):
-            loaded = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
-            metadata_only = (len(loaded) == 1 and following is not None
-                             and following.opname == "LOAD_ATTR" and following.argval in _METADATA)
-            if not metadata_only:
-                read.update(loaded)
-    return out_name in read, tuple(k for k, n in enumerate(arg_names) if n in read)
+    def register(fn):
+        return _register(Composite(fn, kind=kind, domain=domain, nin=nin, draw=draw or {},
+                                   numpy=numpy, public=public, sequence=sequence, kinks=kinks),
+                          COMPOSITES)
+
+    return register
+
+
+def _register(op, table):
+    """Add a declared op to its table and route its numpy functions to it."""
+    known = table.get(op.name)
+    if known is not None and known.__module__ != op.__module__:  # re-running a cell is ok
+        raise ValueError(f"an op named '{op.name}' is already registered by "
+                         f"{known.__module__}; choose another name")
+    table[op.name] = op
+    NUMPY_DISPATCH.update(dict.fromkeys(op.numpy, op))
+    return op
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,32 +440,6 @@ def describe(arrays):
     return ", ".join(parts)
 
 
-def _op_error(name, e, arrays):
-    cls = TypeError if isinstance(e, TypeError) else (
-        IndexError if isinstance(e, IndexError) and not isinstance(e, ValueError) else ValueError)
-    text = str(e).removeprefix(f"{name}: ")
-    return cls(f"{name}: {text} (inputs: {describe(arrays)})")
-
-
-def named(fn):
-    """For a composite op (built from primitives): its errors name it, not the primitive."""
-    import functools
-
-    name = fn.__name__
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (TypeError, ValueError, IndexError) as e:
-            if str(e).startswith(f"{name}:"):
-                raise
-            cls = TypeError if isinstance(e, TypeError) else (
-                IndexError if isinstance(e, IndexError) and not isinstance(e, ValueError)
-                else ValueError)
-            raise cls(f"{name}: {e}") from None
-
-    return wrapper
 
 
 def shape_of_operand(x, op_name):

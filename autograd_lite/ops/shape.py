@@ -5,11 +5,11 @@ import builtins
 import numpy as np
 
 from . import registry
-from .registry import primitive
+from .registry import composite, primitive
 
 
-@primitive(lambda g, out, x, shape: g.reshape(x.shape), kind="reshape", nin=1, view=True,
-           derivative="1 (reshaped back)")
+@primitive(lambda g, out, x, shape: g.reshape(x.shape), saves="", kind="reshape", nin=1,
+           view=True, derivative="1 (reshaped back)", numpy=np.reshape)
 def reshape(x, shape):
     """The same elements in a new shape (one dimension may be -1), as numpy.reshape."""
     return np.reshape(x, shape)
@@ -19,36 +19,36 @@ def _inverse(axes, ndim):
     return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
 
 
-@primitive(lambda g, out, x, axes=None: g.transpose(_inverse(axes, x.ndim)), kind="transpose",
-           view=True, derivative="1 (axes permuted back)")
+@primitive(lambda g, out, x, axes=None: g.transpose(_inverse(axes, x.ndim)), saves="",
+           kind="transpose", view=True, derivative="1 (axes permuted back)", numpy=np.transpose)
 def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
     return np.transpose(x, axes)
 
 
 # The engine sums a gradient back over broadcast axes, so broadcast_to's rule is the identity.
-@primitive(lambda g, out, x, shape: g, kind="broadcast_to", nin=1, view=True,
-           derivative="1 (summed over the copies)")
+@primitive(lambda g, out, x, shape: g, saves="", kind="broadcast_to", nin=1, view=True,
+           derivative="1 (summed over the copies)", numpy=np.broadcast_to)
 def broadcast_to(x, shape):
     """x repeated (as a read-only view) to ``shape`` by numpy's broadcasting rules."""
     return np.broadcast_to(x, shape)
 
 
-@primitive(lambda g, out, x, axis=None: g.reshape(x.shape), kind="squeeze", view=True,
-           derivative="1 (reshaped back)")
+@primitive(lambda g, out, x, axis=None: g.reshape(x.shape), saves="", kind="squeeze", view=True,
+           derivative="1 (reshaped back)", numpy=np.squeeze)
 def squeeze(x, axis=None):
     """Drop size-1 axes (all of them, or those in ``axis``), as numpy.squeeze."""
     return np.squeeze(x, axis)
 
 
-@primitive(lambda g, out, x, axis: g.reshape(x.shape), kind="unsqueeze", nin=1, view=True,
-           derivative="1 (reshaped back)")
+@primitive(lambda g, out, x, axis: g.reshape(x.shape), saves="", kind="unsqueeze", nin=1,
+           view=True, derivative="1 (reshaped back)", numpy=np.expand_dims)
 def unsqueeze(x, axis):
     """Insert size-1 axes at ``axis`` (int or tuple), as numpy.expand_dims."""
     return np.expand_dims(x, axis)
 
 
-@registry.named
+@composite(kind="flatten")
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge the axes ``start_dim..end_dim`` into one, as torch.flatten."""
     shape = registry.shape_of_operand(x, "flatten")
@@ -63,7 +63,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape[:start] + (merged,) + shape[end + 1:])
 
 
-@registry.named
+@composite(kind="swapaxes", numpy=np.swapaxes)
 def swapaxes(x, axis1, axis2):
     """Exchange two axes, as numpy.swapaxes."""
     shape = registry.shape_of_operand(x, "swapaxes")
@@ -89,18 +89,19 @@ def _is_advanced(index):
     return builtins.any(isinstance(i, np.ndarray) for i in items)
 
 
-@primitive(lambda g, out, x, index: scatter_add.dispatch(g, index, x.shape),
-           kind="getitem", nin=1, view=True, derivative="1 at the selected elements, else 0")
+@primitive(lambda g, out, x, index: add_at.dispatch(g, index, x.shape), saves="",
+           kind="getitem", nin=1, view=True, derivative="1 at the selected elements, else 0",
+           public=False)
 def getitem(x, index):
     """x[index]: basic slicing, integer-array and boolean-mask indexing, as numpy."""
     return x[as_index(index)]
 
 
-# getitem's rule needs "add g into zeros at index"; declared as a primitive so that it is itself
-# differentiable (its gradient is getitem again) for second derivatives.
-@primitive(lambda g, out, src, index, shape: g[as_index(index)], kind="scatter_add", nin=1,
-           derivative="1 (gathered back)")
-def scatter_add(src, index, shape):
+# getitem's rule needs "add g into zeros at index" (numpy's np.add.at); declared as a primitive
+# so that it is itself differentiable (its gradient is getitem again) for second derivatives.
+@primitive(lambda g, out, src, index, shape: g[as_index(index)], saves="", kind="add_at", nin=1,
+           derivative="1 (gathered back)", public=False)
+def add_at(src, index, shape):
     """A zero array of ``shape`` with ``src`` added at ``index`` (repeated indices accumulate)."""
     index = as_index(index)
     out = np.zeros(shape, dtype=src.dtype)
@@ -122,7 +123,8 @@ def _unwritten(shape, index):
 # With repeated indices, which write wins is unspecified (as in numpy and PyTorch).
 @primitive(lambda g, out, x, value, index: g * _unwritten(x.shape, index),
            lambda g, out, x, value, index: g[as_index(index)],
-           kind="setitem", nin=2, derivative="1 where kept (for x), 1 where written (for value)")
+           saves=("", ""), kind="setitem", nin=2,
+           derivative="1 where kept (for x), 1 where written (for value)", public=False)
 def setitem(x, value, index):
     """A copy of x with ``value`` (broadcast) written at ``index``."""
     out = np.array(x, copy=True)
@@ -146,17 +148,19 @@ def _stack_vjp(g, out, *xs, axis=0, argnum):
     return g[tuple(where)]
 
 
-@primitive(_concatenate_vjp, kind="concatenate", name="concatenate",
-           derivative="1 (the input's slice)")
+@primitive(_concatenate_vjp, saves="", kind="concatenate", name="concatenate",
+           derivative="1 (the input's slice)", public=False)
 def _concatenate(*arrays, axis=0):
     return np.concatenate(arrays, axis=axis)
 
 
-@primitive(_stack_vjp, kind="stack", name="stack", derivative="1 (the input's slice)")
+@primitive(_stack_vjp, saves="", kind="stack", name="stack", derivative="1 (the input's slice)",
+           public=False)
 def _stack(*arrays, axis=0):
     return np.stack(arrays, axis=axis)
 
 
+@composite(kind="concatenate", sequence=True, numpy=np.concatenate)
 def concatenate(tensors, axis=0):
     """Join a sequence of tensors along an existing axis, as numpy.concatenate."""
     _check_sequence(tensors, "concatenate")
@@ -169,13 +173,9 @@ def _check_sequence(tensors, name):
                         f"{type(tensors).__name__}")
 
 
+@composite(kind="stack", sequence=True, numpy=np.stack)
 def stack(tensors, axis=0):
     """Join a sequence of same-shape tensors along a new axis, as numpy.stack."""
     _check_sequence(tensors, "stack")
     return _stack(*tensors, axis=axis)
 
-
-cat = concatenate
-
-__all__ = ["reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
-           "swapaxes", "getitem", "scatter_add", "setitem", "concatenate", "cat", "stack"]

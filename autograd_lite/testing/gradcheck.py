@@ -11,8 +11,9 @@ import warnings
 
 import numpy as np
 
-from ..engine import enable_grad, grad
-from ..tensor import Tensor
+from .._tensor import Tensor
+from ..engine import grad
+from ..grad_mode import enable_grad
 
 
 class GradcheckError(AssertionError):
@@ -32,7 +33,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     computed in float64: float32 inputs are upcast, with a warning saying so. ``fast_mode``
     checks one random direction per input instead of every element (for large inputs).
 
-    >>> gradcheck(lambda x: (x * x).sum(), randn(3, dtype=np.float64, requires_grad=True))
+    >>> x = ag.randn(3, dtype=np.float64, requires_grad=True)
+    >>> gradcheck(lambda x: (x * x).sum(), x)
     True
     """
     xs, checked = _float64_inputs(inputs)

@@ -6,18 +6,21 @@
 ... def test_log_gradient(x):
 ...     assert gradcheck(ag.log, x)
 
-``op_arguments(op)`` draws valid arguments for any registered primitive from the hints in its
-declaration (``kind`` and ``domain``); the registry-wide gradient test is built on it.
+``op_arguments(op)`` draws valid arguments for any registered primitive or composite from the
+hints in its declaration (``kind``, ``domain``, a composite's ``draw``); the registry-wide
+gradient test is built on it.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 # ---- values ----------------------------------------------------------------------------------
 
@@ -87,13 +90,27 @@ def _domains(op):
 
 
 def op_arguments(op):
-    """Draw ``(args, params)`` for the registered primitive ``op`` from its declared kind."""
+    """Draw ``(args, params)`` for a registered primitive or composite from its declared kind,
+    each parameter in a composite's ``draw`` table sampled from the values listed there."""
     try:
         build = _KINDS[op.kind]
     except KeyError:
         raise ValueError(f"op '{op.name}' declares kind={op.kind!r}, which has no argument "
                          f"strategy; known kinds: {sorted(_KINDS)}") from None
-    return build(op)
+    table = st.fixed_dictionaries({name: st.sampled_from(values)
+                                   for name, values in getattr(op, "draw", {}).items()})
+    return st.tuples(build(op), table).map(lambda drawn: (drawn[0][0], {**drawn[0][1],
+                                                                         **drawn[1]}))
+
+
+def _split(op, values, params):
+    """Named values as the op's inputs (in its order) and, for the names it takes as
+    parameters instead, added to ``params``: one strategy serves a primitive taking
+    ``target`` as a parameter and a composite taking it as an input."""
+    return [values.pop(name) for name in op.input_names], {**params, **values}
+
+
+REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 
 
 @st.composite
@@ -126,8 +143,9 @@ def _reduce(draw, op):
 
 @st.composite
 def _softmax(draw, op):
+    """x and one axis, passed by the op's own name for it (``axis``, or ``dim`` in nn)."""
     x = draw(arrays(shapes(min_dims=1)))
-    return [x], {"axis": draw(_axis(x.ndim, allow_none=False, allow_tuple=False))}
+    return [x], {op.param_names[0]: draw(_axis(x.ndim, allow_none=False, allow_tuple=False))}
 
 
 @st.composite
@@ -139,11 +157,15 @@ def _matmul(draw, op):
 
 @st.composite
 def _linear(draw, op):
-    """x of shape (*batch, in), weight (out, in), bias (out,)."""
+    """x of shape (*batch, in), weight (out, in), bias (out,); a bias the op takes as an
+    optional parameter may be None."""
     n_in, n_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
-    return [draw(arrays(batch + (n_in,))), draw(arrays((n_out, n_in))),
-            draw(arrays((n_out,)))], {}
+    bias = draw(arrays((n_out,)))
+    if "bias" in op.param_names:
+        bias = draw(st.sampled_from([bias, None]))
+    return _split(op, {"x": draw(arrays(batch + (n_in,))), "weight": draw(arrays((n_out, n_in))),
+                       "bias": bias}, {})
 
 
 @st.composite
@@ -159,9 +181,30 @@ def _reshape(draw, op):
 
 @st.composite
 def _transpose(draw, op):
-    x = draw(arrays())
-    axes = draw(st.none() | st.permutations(range(x.ndim)).map(tuple))
+    """Mostly 3 or 4 axes: a rule applying the permutation instead of its inverse is only wrong
+    for a permutation that is not its own inverse, and those need 3 axes or more."""
+    x = draw(arrays(shapes(min_dims=3, max_dims=4) | shapes()))
+    axes = draw(st.permutations(range(x.ndim)).map(tuple) | st.none())
     return [x], {"axes": axes}
+
+
+@st.composite
+def _swapaxes(draw, op):
+    x = draw(arrays(shapes(min_dims=1)))
+    axis = st.integers(-x.ndim, x.ndim - 1)
+    return [x], {"axis1": draw(axis), "axis2": draw(axis)}
+
+
+@st.composite
+def _flatten(draw, op):
+    """x and start_dim <= end_dim, each maybe counted from the end."""
+    x = draw(arrays())
+    if not x.ndim:
+        return [x], {}
+    start = draw(st.integers(0, x.ndim - 1))
+    end = draw(st.integers(start, x.ndim - 1))
+    return [x], {"start_dim": start - x.ndim * draw(st.booleans()),
+                 "end_dim": end - x.ndim * draw(st.booleans())}
 
 
 @st.composite
@@ -204,7 +247,7 @@ def _getitem(draw, op):
 
 
 @st.composite
-def _scatter_add(draw, op):
+def _add_at(draw, op):
     shape = draw(shapes())
     index = draw(_index(shape))
     src = draw(arrays(np.zeros(shape)[index].shape))
@@ -248,8 +291,9 @@ def _clip(draw, op):
     lo = draw(st.none() | elements("ongrid"))
     hi = draw(st.none() | elements("ongrid"))
     assume(lo is not None or hi is not None)
-    if lo is not None and hi is not None and lo > hi:
-        lo, hi = hi, lo
+    if lo is not None and hi is not None:
+        assume(lo != hi)  # else x = min = max is a kink on both sides
+        lo, hi = sorted((lo, hi))
     return [x], {"min": lo, "max": hi}
 
 
@@ -260,17 +304,65 @@ def _where(draw, op):
 
 
 @st.composite
-def _class_logits(draw, op):
-    """Logits (N, C), integer targets (N,), maybe class weights and an ignored label."""
+def _class_logits(draw, op, soft=False):
+    """Logits (N, C), integer targets (N,), a reduction, maybe class weights and an ignored
+    label. ``soft``: logits may be (N, C, d) and targets class probabilities of their shape."""
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    target = draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)))
-    params = {"target": target, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+    shape = (n, c) + tuple(draw(st.lists(st.integers(1, 3), max_size=1 if soft else 0)))
+    params = {"reduction": draw(REDUCTIONS)}
     if draw(st.booleans()):
         params["weight"] = draw(arrays((c,), domain="positive"))
-    if draw(st.booleans()):
-        params["ignore_index"] = draw(st.sampled_from(sorted(set(target.tolist()))))
-        assume(params["reduction"] != "mean" or (target != params["ignore_index"]).any())
-    return [draw(arrays((n, c)))], params
+    if soft and draw(st.booleans()):
+        target = draw(arrays(shape, domain="probability"))
+    else:
+        target = draw(hnp.arrays(np.int64, (n,) + shape[2:], elements=st.integers(0, c - 1)))
+        if draw(st.booleans()):
+            params["ignore_index"] = draw(st.sampled_from(sorted(set(target.ravel().tolist()))))
+            assume(params["reduction"] != "mean" or (target != params["ignore_index"]).any())
+    return _split(op, {"input": draw(arrays(shape)), "target": target}, params)
+
+
+@st.composite
+def _loss(draw, op):
+    """Input and target of one shape (from the op's two domains), a reduction, and elementwise
+    ``weight`` / ``pos_weight`` broadcasting against them (or None) where the op takes them."""
+    shape = draw(shapes())
+    params = {"reduction": draw(REDUCTIONS)}
+    for name in [p for p in ("weight", "pos_weight") if p in op.param_names]:
+        lead = draw(st.integers(0, len(shape)))
+        params[name] = draw(st.none() | arrays(shape[lead:], domain="positive"))
+    return [draw(arrays(shape, domain=d)) for d in _domains(op)], params
+
+
+@st.composite
+def _batch_norm(draw, op):
+    """x (N, C, *L) with N >= 2, then per-channel running mean and variance, weight and bias,
+    each from the op's domains (distinct values in x keep a batch's variance away from 0)."""
+    shape = (draw(st.integers(2, 3)), draw(st.integers(1, 3)))
+    shape += tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    shapes_ = [shape] + [shape[1:2]] * (op.nin - 1)
+    return [draw(arrays(s, domain=d)) for s, d in zip(shapes_, _domains(op))], {}
+
+
+class _Replay:
+    """Stands in for a numpy Generator, giving the same numbers on every call: finite
+    differences then see one fixed draw (one dropout mask), not a new one per evaluation."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def random(self, size=None):
+        return np.random.default_rng(self.seed).random(size)
+
+    def __repr__(self):
+        return f"_Replay({self.seed})"
+
+
+@st.composite
+def _random(draw, op):
+    """An op that draws random numbers: its input, and a ``generator`` that replays them."""
+    x = draw(arrays(domain=_domains(op)[0]))
+    return [x], {"generator": _Replay(draw(st.integers(0, 2**32 - 1)))}
 
 
 @st.composite
@@ -283,8 +375,10 @@ _KINDS = {
     "softmax": _softmax, "matmul": _matmul, "linear": _linear, "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
-    "getitem": _getitem, "scatter_add": _scatter_add, "setitem": _setitem,
+    "getitem": _getitem, "add_at": _add_at, "setitem": _setitem,
     "concatenate": _concatenate,
     "stack": _stack, "clip": _clip, "where": _where, "astype": _astype,
-    "class_logits": _class_logits,
+    "class_logits": _class_logits, "class_targets": functools.partial(_class_logits, soft=True),
+    "flatten": _flatten, "swapaxes": _swapaxes, "loss": _loss, "batch_norm": _batch_norm,
+    "random": _random,
 }

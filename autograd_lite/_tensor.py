@@ -10,14 +10,16 @@ import weakref
 
 import numpy as np
 
-from .engine import is_grad_enabled, set_grad_enabled, version_counter
-from .ops.registry import bind_tensor_class, check_dtype, to_array
+from .engine import version_counter
+from .errors import prefixed
+from .grad_mode import is_grad_enabled, set_grad_enabled
+from .ops.registry import NUMPY_DISPATCH, bind_tensor_class, check_dtype, to_array
 
 
 class Tensor:
     """An n-dimensional array that records the operations applied to it.
 
-    >>> x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> x = ag.tensor([1.0, 2.0], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad
     tensor([2., 4.])
@@ -139,7 +141,7 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to this tensor."""
-        return ops.mul(self, 1)
+        return ops.clone(self)
 
     # --- hooks -------------------------------------------------------------------------------
 
@@ -207,7 +209,7 @@ class Tensor:
             try:
                 result = compute(self)
             except (TypeError, ValueError, IndexError) as e:
-                raise type(e)(f"{name}: {e}") from None
+                raise prefixed(name, e) from None
         if result.shape != self.shape:
             raise ValueError(f"{name}: the result has shape {result.shape}, which cannot be "
                              f"written into this tensor of shape {self.shape}")
@@ -285,7 +287,11 @@ class Tensor:
         return viz.tensor_mimebundle(self)
 
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.data, dtype)
+        """numpy 2's protocol: ``np.array(t)`` copies, ``np.asarray(t)`` shares the memory."""
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError(f"np.asarray(copy=False): a {self.data.dtype} tensor cannot be "
+                             f"viewed as {np.dtype(dtype)} without a copy")
+        return np.array(self.data, dtype, copy=copy)
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -326,13 +332,13 @@ class Tensor:
     # --- numpy interoperability: numpy functions on Tensors call our ops -----------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        op = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        op = NUMPY_DISPATCH.get(ufunc) if method == "__call__" and not kwargs else None
         if op is None:
             return NotImplemented
-        return getattr(ops, op)(*inputs)
+        return op(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
-        op = _FUNCTIONS.get(func)
+        op = NUMPY_DISPATCH.get(func)
         if op is None:
             return NotImplemented
         return op(*args, **kwargs)
@@ -417,18 +423,18 @@ class Tensor:
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.argmin(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def reshape(self, *shape): return ops.reshape(self, _shape_arg(shape))
+    def reshape(self, *shape): return ops.reshape(self, shape_arg(shape))
     view = reshape
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
     def transpose(self, *axes): return ops.transpose(self, _axes_arg(axes))
-    def permute(self, *axes): return ops.transpose(self, _shape_arg(axes))
+    def permute(self, *axes): return ops.transpose(self, shape_arg(axes))
     def swapaxes(self, axis1, axis2): return ops.swapaxes(self, axis1, axis2)
     T = property(lambda self: ops.transpose(self), doc="The tensor with its axes reversed.")
     mT = property(lambda self: ops.swapaxes(self, -2, -1), doc="Transpose of the last 2 axes.")
     def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
     def expand(self, *shape):
         """torch.Tensor.expand: broadcast_to, where -1 keeps a dimension's size."""
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         lead = len(shape) - self.ndim
         return ops.broadcast_to(self, tuple(self.shape[i - lead] if n == -1 and i >= lead else n
                                             for i, n in enumerate(shape)))
@@ -467,34 +473,16 @@ def _torch_axis(axis, keepdims, dim, keepdim):
     return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
 
 
-def _shape_arg(shape):
+def shape_arg(shape):
     """Accept both ``t.reshape(2, 3)`` and ``t.reshape((2, 3))``."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
 def _axes_arg(axes):
     """Accept ``t.transpose()``, ``t.transpose(None)``, ``(1, 0)`` or ``((1, 0),)``."""
-    return None if not axes or axes == (None,) else _shape_arg(axes)
+    return None if not axes or axes == (None,) else shape_arg(axes)
 
 
 # The ops make Tensors, so they are imported (and told the class) after it is defined.
 bind_tensor_class(Tensor)
 from . import ops  # noqa: E402
-
-_UFUNCS = {
-    np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
-    np.negative: "neg", np.power: "pow", np.exp: "exp", np.log: "log", np.sqrt: "sqrt",
-    np.absolute: "abs", np.sin: "sin", np.cos: "cos", np.tanh: "tanh", np.sign: "sign",
-    np.maximum: "maximum", np.minimum: "minimum", np.matmul: "matmul",
-    np.equal: "eq", np.not_equal: "ne", np.less: "lt", np.less_equal: "le",
-    np.greater: "gt", np.greater_equal: "ge",
-}
-
-_FUNCTIONS = {
-    np.where: ops.where, np.sum: ops.sum, np.mean: ops.mean, np.max: ops.max, np.min: ops.min,
-    np.amax: ops.max, np.amin: ops.min, np.var: ops.var, np.std: ops.std,
-    np.clip: ops.clip, np.reshape: ops.reshape, np.transpose: ops.transpose,
-    np.swapaxes: ops.swapaxes, np.broadcast_to: ops.broadcast_to, np.squeeze: ops.squeeze,
-    np.expand_dims: ops.unsqueeze, np.concatenate: ops.concatenate, np.stack: ops.stack,
-    np.matmul: ops.matmul, np.argmax: ops.argmax, np.argmin: ops.argmin,
-}

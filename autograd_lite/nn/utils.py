@@ -1,0 +1,89 @@
+"""Gradient clipping, in place on ``.grad``, as torch.nn.utils.clip_grad_norm_/_value_."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..engine import version_counter
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters, name):
+    """The Tensors of ``parameters`` (one Tensor or an iterable) that have a ``.grad``."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+    return [p for p in params if p.grad is not None]
+
+
+def _set_grad(p, value):
+    """Write ``value`` into p.grad in place, as PyTorch does; if that buffer is read-only or
+    part of a graph (create_graph=True), give p a new detached grad instead."""
+    g = p.grad
+    if g.grad_fn is None and g.data.flags.writeable:
+        np.copyto(g.data, value, casting="same_kind")
+        version_counter(g).value += 1
+    else:
+        p.grad = Tensor(np.array(np.broadcast_to(value, g.shape), dtype=g.dtype))
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
+    """Scale the gradients in place so their joint ``norm_type``-norm is at most ``max_norm``.
+
+    The norm is taken over all gradients together, as if concatenated (``norm_type=inf`` is
+    the largest absolute value); gradients are multiplied by max_norm / (norm + 1e-6) when that
+    is below 1. Returns the norm before clipping, as a float.
+
+    >>> from autograd_lite import tensor
+    >>> w = tensor([0.0, 0.0], requires_grad=True)
+    >>> w.grad = tensor([3.0, 4.0])
+    >>> clip_grad_norm_([w], max_norm=1.0)
+    5.0
+    >>> w.grad
+    tensor([0.6, 0.8])
+    """
+    params = _grads(parameters, "clip_grad_norm_")
+    if not isinstance(max_norm, numbers.Real) or max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0, got {max_norm!r}")
+    norm_type = float(norm_type)
+    if not params:
+        return 0.0
+    grads = [p.grad.data.astype(np.float64).ravel() for p in params]
+    if norm_type == math.inf:
+        total = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    else:
+        total = float(np.linalg.norm([np.linalg.norm(g, norm_type) for g in grads], norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                           f"gradients is {total}, so they cannot be clipped; pass "
+                           "error_if_nonfinite=False to clip anyway")
+    coef = max_norm / (total + 1e-6)
+    if not coef >= 1.0:  # also NaN, which spreads to the gradients as in PyTorch
+        for p in params:
+            _set_grad(p, p.grad.data * coef)
+    return total
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clip every gradient in place to [-clip_value, clip_value].
+
+    >>> from autograd_lite import tensor
+    >>> w = tensor([0.0, 0.0, 0.0], requires_grad=True)
+    >>> w.grad = tensor([-3.0, 0.2, 2.0])
+    >>> clip_grad_value_([w], 0.5)
+    >>> w.grad
+    tensor([-0.5,  0.2,  0.5])
+    """
+    params = _grads(parameters, "clip_grad_value_")
+    if not isinstance(clip_value, numbers.Real) or clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got "
+                         f"{clip_value!r}")
+    for p in params:
+        _set_grad(p, np.clip(p.grad.data, -clip_value, clip_value))
