@@ -448,6 +448,12 @@ class Tensor:
 
 
 _new = object.__new__
+
+
+def as_array(x) -> np.ndarray:
+    """The array behind a Tensor, or ``np.asarray`` of anything else (lists, numbers, arrays)."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
 NAMED_DATA = {}  # id(array) -> (weak reference to the array, the name of a tensor holding it)
 
 

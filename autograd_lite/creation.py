@@ -35,10 +35,9 @@ def random_generator(seed, name: str, *, seeds: bool = True) -> np.random.Genera
     if isinstance(seed, np.random.Generator):
         return seed
     if not seeds or isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        wanted = "a non-negative int or a numpy.random.Generator" if seeds else \
-            "a numpy.random.Generator"
-        raise TypeError(f"{name}: expected None or {wanted}, got {type(seed).__name__} "
-                        f"{seed!r}")
+        wanted = "seed must be None, a non-negative int" if seeds else "generator must be None"
+        raise TypeError(f"{name}: {wanted} or a numpy.random.Generator, got "
+                        f"{type(seed).__name__} {seed!r}")
     if seed < 0:
         raise ValueError(f"{name}: a seed must be non-negative, got {seed}")
     return np.random.default_rng(seed)

@@ -21,7 +21,8 @@ import numbers
 
 import numpy as np
 
-from ._tensor import Tensor
+from ._tensor import Tensor, as_array
+from .creation import random_generator
 from .ops.registry import check_dtype, to_array
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "train_val_test_split"]
@@ -104,17 +105,6 @@ def _is_plain_tensor_dataset(dataset) -> bool:
             and type(dataset).__getitem__ is TensorDataset.__getitem__)
 
 
-def _generator(seed, name: str) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"{name}: seed must be None, a non-negative int or a "
-                        f"numpy.random.Generator, got {type(seed).__name__} {seed!r}")
-    if seed is not None and seed < 0:
-        raise ValueError(f"{name}: seed must be non-negative, got {seed}")
-    return np.random.default_rng(seed)
-
-
 class DataLoader:
     """Iterate over a dataset in batches: each batch is a tuple of Tensors.
 
@@ -134,9 +124,12 @@ class DataLoader:
     ``ag.tensor``). A sample that is a single value, not a tuple, gives 1-tuples:
     ``for (xb,) in loader``. Batches are copies: modifying one never changes the dataset.
 
+    >>> X, y = np.zeros((50, 2), np.float32), np.arange(50) % 2
     >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True, seed=0)
     >>> len(loader)            # number of batches per epoch
-    >>> for xb, yb in loader: ...
+    2
+    >>> [tuple(xb.shape) for xb, yb in loader]
+    [(32, 2), (18, 2)]
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
@@ -166,7 +159,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
-        self._rng = _generator(seed, "DataLoader")
+        self._rng = random_generator(seed, "DataLoader")
 
     def _batch_size(self, n: int) -> int:
         return n if self.batch_size is None else min(self.batch_size, n)
@@ -338,8 +331,13 @@ def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
         ``(train, val, test)``, each a tuple with one part per input array (empty parts when a
         size is 0).
 
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.array([0, 1] * 5)
     >>> (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = train_val_test_split(
     ...     X, y, val=0.2, test=0.2, seed=0, stratify=y)
+    >>> len(X_tr), len(X_va), len(X_te)
+    (6, 2, 2)
+    >>> np.bincount(y_va), np.bincount(y_te)  # stratified: each class in every part
+    (array([1, 1]), array([1, 1]))
     """
     name = "train_val_test_split"
     if not arrays:
@@ -369,7 +367,7 @@ def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
                          f"{n_val} and test={test!r} takes {n_test}")
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"{name}: shuffle must be True or False, got {shuffle!r}")
-    rng = _generator(seed, name)
+    rng = random_generator(seed, name)
 
     if stratify is None:
         order = rng.permutation(n) if shuffle else np.arange(n)
@@ -381,7 +379,7 @@ def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
 
 def _stratified(stratify, n, n_val, n_test, rng, shuffle):
     name = "train_val_test_split"
-    labels = np.asarray(stratify.data if isinstance(stratify, Tensor) else stratify)
+    labels = as_array(stratify)
     if labels.shape != (n,):
         hint = "; for one-hot labels pass y.argmax(axis=1)" if labels.ndim == 2 else ""
         raise ValueError(f"{name}: stratify must hold one class label per sample, shape ({n},), "

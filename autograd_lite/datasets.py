@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 from ._tensor import Tensor
-from .data import _generator
+from .creation import random_generator
 
 __all__ = ["make_linear", "make_blobs", "make_moons", "make_circles", "make_spirals",
            "make_xor"]
@@ -86,7 +86,7 @@ def make_linear(n: int = 100, n_features: int = 1, noise: float = 0.1, weights=N
         raise TypeError(f"{maker}: bias must be a number, got {type(bias).__name__} {bias!r}")
     if not math.isfinite(bias):
         raise ValueError(f"{maker}: bias must be finite, got {bias!r}")
-    rng = _generator(seed, maker)
+    rng = random_generator(seed, maker)
     X = rng.uniform(-1.0, 1.0, size=(n, n_features))
     if weights is None:
         w = rng.standard_normal(n_features)
@@ -119,7 +119,7 @@ def make_blobs(n: int = 300, centers=3, n_features: int | None = None, std=1.0, 
     """
     maker = "make_blobs"
     n = _count(n, "n", maker)
-    rng = _generator(seed, maker)
+    rng = random_generator(seed, maker)
     if isinstance(centers, numbers.Integral) and not isinstance(centers, (bool, np.bool_)):
         k = _count(centers, "centers", maker)
         d = 2 if n_features is None else _count(n_features, "n_features", maker)
@@ -160,7 +160,7 @@ def make_moons(n: int = 200, noise: float = 0.1, seed=None):
     maker = "make_moons"
     n = _count(n, "n", maker, minimum=2)
     noise = _scale(noise, "noise", maker)
-    rng = _generator(seed, maker)
+    rng = random_generator(seed, maker)
     n_upper = n // 2
     t_upper = np.linspace(0.0, np.pi, n_upper)
     t_lower = np.linspace(0.0, np.pi, n - n_upper)
@@ -185,7 +185,7 @@ def make_circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed=No
     if not (isinstance(factor, numbers.Real) and 0 < factor < 1):
         raise ValueError(f"{maker}: factor (inner radius / outer radius) must be in (0, 1), "
                          f"got {factor!r}")
-    rng = _generator(seed, maker)
+    rng = random_generator(seed, maker)
     n_outer = n // 2
     t_outer = np.linspace(0.0, 2 * np.pi, n_outer, endpoint=False)
     t_inner = np.linspace(0.0, 2 * np.pi, n - n_outer, endpoint=False)
@@ -208,7 +208,7 @@ def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed=None):
     classes = _count(classes, "classes", maker, minimum=2)
     n = _count(n, "n", maker, minimum=classes)
     noise = _scale(noise, "noise", maker)
-    rng = _generator(seed, maker)
+    rng = random_generator(seed, maker)
     sizes = _balanced(n, classes)
     r = np.concatenate([np.arange(1, m + 1) / m for m in sizes])
     y = np.repeat(np.arange(classes), sizes)
@@ -229,7 +229,7 @@ def make_xor(n: int = 200, noise: float = 0.1, seed=None):
     maker = "make_xor"
     n = _count(n, "n", maker, minimum=4)
     noise = _scale(noise, "noise", maker)
-    rng = _generator(seed, maker)
+    rng = random_generator(seed, maker)
     corners = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.float64)
     corner = np.repeat(np.arange(4), _balanced(n, 4))
     X = corners[corner] + noise * rng.standard_normal((n, 2))

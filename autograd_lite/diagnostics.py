@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._tensor import Tensor
+from ._tensor import Tensor, as_array
 from .grad_mode import no_grad
 from .nn.layers import ReLU
 from .nn.module import Module
@@ -210,7 +210,7 @@ def dead_relu_fraction(model: Module, x) -> dict[str, float]:
 
     def record(name):
         def hook(module, inputs, out):
-            data = np.asarray(out.data if isinstance(out, Tensor) else out)
+            data = as_array(out)
             alive[name].append(np.any(data != 0, axis=0))  # ever non-zero, per unit
         return hook
 

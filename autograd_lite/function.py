@@ -31,7 +31,7 @@ import traceback
 import numpy as np
 
 from . import anomaly_mode, engine
-from ._tensor import Tensor
+from ._tensor import Tensor, as_array
 from .engine import Node, fit_gradient, version_counter
 from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 
@@ -140,7 +140,7 @@ class Function:
                             f"{type(out).__name__}")
         if not (any(needs) and is_grad_enabled() and out.dtype.kind == "f"):
             return Tensor._make(out.data, None)
-        arrays = tuple(a.data if isinstance(a, Tensor) else np.asarray(a) for a in args)
+        arrays = tuple(as_array(a) for a in args)
         inputs = tuple((a if a.grad_fn is None else a.grad_fn) if need else None
                        for a, need in zip(args, needs))
         node = FunctionNode(None, arrays, None, out.data, inputs)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._tensor import Tensor
+from ._tensor import Tensor, as_array
 from .diagnostics import MAGNITUDE_FLAGS, WIRING_FLAGS, GradientFlowRow, _inference, gradient_flow
 from .grad_mode import no_grad
 from .io import atomic_write
@@ -44,7 +44,7 @@ def _axes(ax):
 
 
 def _numpy(x, what) -> np.ndarray:
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    arr = as_array(x)
     if arr.dtype == object:
         raise TypeError(f"{what}: expected numbers, got {arr.dtype} values")
     return arr

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from ._tensor import Tensor
+from ._tensor import as_array
 from .debug import GraphGrowthGuard
 from .grad_mode import no_grad
 from .optim.lr_scheduler import ReduceLROnPlateau
@@ -22,8 +22,8 @@ def accuracy(output, target, threshold: float = 0.5) -> float:
     """Fraction of correct predictions: argmax over classes for (N, C) outputs; for one output
     per sample, ``output >= threshold`` — 0.5 for probabilities (after a sigmoid), pass
     ``threshold=0.0`` for logits (e.g. ``lambda o, y: accuracy(o, y, threshold=0.0)``)."""
-    out = output.data if isinstance(output, Tensor) else np.asarray(output)
-    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    out = as_array(output)
+    y = as_array(target)
     if out.ndim > 1 and out.shape[-1] > 1:
         predicted = out.argmax(axis=-1)
     else:

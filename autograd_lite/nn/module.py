@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._tensor import RemovableHandle, Tensor
+from .._tensor import RemovableHandle, Tensor, as_array
 
 
 class Parameter(Tensor):
@@ -262,7 +262,7 @@ class Module:
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            value = as_array(value)
             if value.shape != target.shape:
                 problems.append(f"'{name}' has shape {value.shape} in the state_dict but "
                                 f"{target.shape} in the model")

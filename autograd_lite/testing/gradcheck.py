@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, as_array
 from ..engine import grad
 from ..grad_mode import enable_grad
 
@@ -117,7 +117,7 @@ def _float64_inputs(inputs):
     marked = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
     xs, checked = [], []
     for i, x in enumerate(inputs):
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        data = as_array(x)
         floating = data.dtype.kind == "f"
         wanted = x.requires_grad if marked and isinstance(x, Tensor) else (not marked and floating)
         if floating and data.dtype != np.float64:
