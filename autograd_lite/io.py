@@ -25,8 +25,14 @@ plots and pictures are written with it too). ``load`` only ever calls
 ``np.load(..., allow_pickle=False)``, so nothing is ever unpickled; a damaged, truncated,
 empty or foreign file raises ``ValueError`` naming the file and what is wrong with it.
 
+>>> model = ag.nn.Linear(2, 1)
+>>> opt = ag.optim.SGD(model.parameters(), lr=0.1)
 >>> save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 5}, "ckpt.npz")
 >>> state = load("ckpt.npz")
+>>> state["epoch"], sorted(state["model"])
+(5, ['bias', 'weight'])
+>>> model.load_state_dict(state["model"])
+IncompatibleKeys(missing_keys=[], unexpected_keys=[])
 """
 
 from __future__ import annotations
@@ -267,6 +273,7 @@ def load(path):
     mismatch), not a checkpoint, or of an unknown format version; OSError (e.g.
     FileNotFoundError) when it cannot be read at all. Nothing is ever unpickled.
 
+    >>> save({"weight": np.ones((2, 3), np.float32), "step": 10}, "ckpt.npz")
     >>> state = load("ckpt.npz")
     >>> state["weight"].dtype
     dtype('float32')

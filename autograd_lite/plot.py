@@ -5,9 +5,16 @@ function here is called. Every function draws on ``ax`` when given, else on a ne
 (shown by ``plt.show()`` or inline in Jupyter; close it with ``plt.close(ax.figure)`` when
 drawing many), and returns the Axes. ``save_figure`` writes a PNG or SVG atomically.
 
->>> history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=50)
+>>> import matplotlib; matplotlib.use("Agg")  # no window: draw to files
+>>> X, y = ag.datasets.make_moons(64, seed=0)
+>>> loader = ag.data.DataLoader(ag.data.TensorDataset(X, y), batch_size=16)
+>>> model = ag.nn.Sequential(ag.nn.Linear(2, 8), ag.nn.ReLU(), ag.nn.Linear(8, 2))
+>>> optimizer = ag.optim.SGD(model.parameters(), lr=0.1)
+>>> history = ag.fit(model, ag.nn.CrossEntropyLoss(), optimizer, loader, loader, epochs=3,
+...                  progress=False)
 >>> ax = plot_loss(history, log=True)
 >>> save_figure(ax, "loss.png")
+PosixPath('loss.png')
 """
 
 from __future__ import annotations
@@ -78,8 +85,11 @@ def plot_loss(history_or_train, val=None, *, ax=None, title: str | None = None,
     ``log=True`` uses a log-scaled loss axis; ``xlabel`` names the x axis (e.g. "step" for
     per-update losses such as ``History.batch_loss``). Returns the Axes.
 
-    >>> ax = plot_loss(history)
-    >>> ax = plot_loss([0.9, 0.5, 0.4], val=[1.0, 0.7, 0.8])  # best epoch: 2
+    >>> ax = plot_loss([0.9, 0.5, 0.4], val=[1.0, 0.7, 0.8])
+    >>> ax.get_legend_handles_labels()[1]
+    ['train', 'validation', 'best epoch (2)']
+    >>> plot_loss([1.0, 0.1, 0.01], log=True).get_yscale()
+    'log'
     """
     _pyplot()
     if isinstance(history_or_train, History):
@@ -155,8 +165,12 @@ def plot_decision_boundary(model_or_fn, X, y, *, ax=None, resolution: int = 200,
     0.5 (the default) suits probabilities from a Sigmoid, pass ``threshold=0.0`` for logits.
     ``model_or_fn`` is a Module or any function of a Tensor.
 
+    >>> X, y = ag.datasets.make_moons(64, seed=0)
+    >>> model = ag.nn.Sequential(ag.nn.Linear(2, 8), ag.nn.ReLU(), ag.nn.Linear(8, 2))
     >>> ax = plot_decision_boundary(model, X, y)                 # (N, C) logits
-    >>> ax = plot_decision_boundary(model, X, y, threshold=0.0)  # one logit per sample
+    >>> ax = plot_decision_boundary(ag.nn.Linear(2, 1), X, y, threshold=0.0)  # one logit each
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('$x_1$', '$x_2$')
     """
     _pyplot()
     X = _numpy(X, "plot_decision_boundary")
@@ -202,7 +216,11 @@ def plot_regression(model_or_fn, X, y, *, ax=None, resolution: int = 200):
     evenly spaced inputs from min(X) to max(X). ``X`` has shape (N,) or (N, 1); the model is
     given inputs of the same kind and must return one value per input. Returns the Axes.
 
-    >>> ax = plot_regression(model, X, y)
+    >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> y = 2 * X[:, 0] + 1
+    >>> ax = plot_regression(ag.nn.Linear(1, 1), X, y)
+    >>> ax.get_legend_handles_labels()[1]
+    ['data', 'model']
     """
     _pyplot()
     X = _numpy(X, "plot_regression")
@@ -238,8 +256,12 @@ def plot_gradient_flow(model_or_rows, *, ax=None):
     written in red; vanishing, exploding or non-finite ones orange (see
     ``diagnostics.gradient_flow``). Takes a Module or ``gradient_flow`` rows. Returns the Axes.
 
+    >>> model = ag.nn.Sequential(ag.nn.Linear(2, 3), ag.nn.ReLU(), ag.nn.Linear(3, 1))
+    >>> loss = model(ag.ones((4, 2))).sum()
     >>> loss.backward()
     >>> ax = plot_gradient_flow(model)
+    >>> [label.get_text() for label in ax.get_xticklabels()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
     """
     _pyplot()
     if isinstance(model_or_rows, (list, tuple)) and all(
@@ -291,7 +313,7 @@ def save_figure(fig_or_ax, path) -> Path:
     ``path`` and moved into place, so a failure never leaves a half-written image. Returns the
     path.
 
-    >>> save_figure(plot_loss(history), "loss.svg")
+    >>> save_figure(plot_loss([0.9, 0.5, 0.4]), "loss.svg")
     PosixPath('loss.svg')
     """
     _pyplot()

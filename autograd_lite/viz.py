@@ -1,9 +1,22 @@
 """See backpropagation: the computation graph as a picture, and the backward pass step by step.
 
-    >>> draw_graph(loss, params=model)            # a graphviz.Digraph; shows inline in Jupyter
-    >>> render(draw_graph(loss), "graph.svg")
+    >>> model = ag.nn.Linear(2, 1)
+    >>> loss = (model(ag.tensor([[1.0, 2.0]])) ** 2).sum()
+    >>> graph = draw_graph(loss, params=model)    # a graphviz.Digraph; shows inline in Jupyter
+    >>> print(graph_text(loss, params=model))     # the same graph as text
+    output float32[] = sum
+      pow 1 float32[1, 1] = pow(exponent=2)
+        linear 2 float32[1, 1] = linear
+          input 3 float32[1, 2]
+          weight float32[1, 2]
+          bias float32[1]
+    >>> render(graph, "graph.svg")
+    PosixPath('graph.svg')
     >>> steps = backward_steps(loss)              # a real backward, recorded frame by frame
+    >>> [step.op for step in steps]
+    ['sum', 'pow', 'linear']
     >>> steps.to_html("backprop.html")            # one page, a slider over the frames
+    PosixPath('backprop.html')
 
 Tensors are boxes (name, dtype and shape, value, gradient), ops are ellipses (name, attributes,
 the local derivative during backward). Rendering needs Graphviz's ``dot``: the system one when
@@ -440,9 +453,22 @@ def backward_steps(loss: Tensor, gradient=None, params=None) -> BackwardTrace:
     """Run ``loss.backward(gradient)`` — a real one: afterwards ``.grad`` holds exactly what
     ``backward()`` leaves — and return its steps, in the order the engine ran them.
 
+    >>> _ = ag.manual_seed(0)
+    >>> model = ag.nn.Linear(2, 1)
+    >>> loss = (model(ag.tensor([[1.0, 2.0]])) ** 2).sum()
     >>> steps = backward_steps(loss, params=model)
-    >>> print(steps)                       # what each op's vjp received and sent
+    >>> [step.op for step in steps]
+    ['sum', 'pow', 'linear']
+    >>> print(steps[-1].describe())  # doctest: +ELLIPSIS
+    step 2: backward of 'linear' (created at ...)
+      received d(loss)/d(linear 2) = [[-2.213]]
+      local derivative: d/dweight = g^T x, d/dbias = 1
+      sends d(loss)/d(weight) += [[-2.213, -4.426]]
+      sends d(loss)/d(bias) += [-2.213]
+    >>> model.weight.grad            # exactly what loss.backward() leaves
+    tensor([[-2.2132, -4.4264]])
     >>> steps.to_html("backprop.html")     # or steps.render_frames("frames/")
+    PosixPath('backprop.html')
     """
     graph = build_graph(loss, params, max_nodes=None)  # read before backward frees the values
     roots, seeds = engine._roots_and_seeds(loss, gradient, False, "backward_steps")
