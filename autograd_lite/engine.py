@@ -119,7 +119,10 @@ class Node:
     def vjp(self, g, create_graph):
         """Apply the op's rules: a (destination, gradient) pair for each input that needs one,
         the gradient fitted to the input's shape and dtype."""
-        args, out = self._as_tensors() if create_graph else (self.args, self.out)
+        if create_graph:
+            args, out = self._as_tensors()
+        else:
+            args, out = self.args, self.out
         run_rule, params = self.op.run_rule, self.params
         result = []
         for i, dest in enumerate(self.inputs):
@@ -129,7 +132,7 @@ class Node:
             saved = self.args[i]
             if not create_graph and type(gi) is not np.ndarray:
                 gi = np.asarray(gi)  # numpy returns scalars, not 0-d arrays, from 0-d math
-            if gi.dtype != saved.dtype or gi.shape != saved.shape:
+            if gi.dtype is not saved.dtype or gi.shape != saved.shape:
                 gi = fit_gradient(gi, saved.shape, saved.dtype, self.name, i)
             result.append((dest, gi))
         return result
@@ -249,8 +252,11 @@ def nodes_in_order(roots) -> list:
         if not isinstance(node, Node):
             continue  # a leaf
         order.append(node)
-        if node.args is None or any(c.value != v for c, v, _ in node.versions):
+        if node.args is None:
             _refuse(node)
+        for counter, version, _ in node.versions:
+            if counter.value != version:
+                _refuse(node)
         for dest in node.inputs:
             if dest is not None and dest not in seen:
                 seen.add(dest)
@@ -282,8 +288,12 @@ def propagate(order, roots, seeds, *, retain_graph, create_graph, capture, obser
             raise _with_origin(e, node) from e
         if observe is not None:
             observe(node, g, results)
-        for dest, gi in results:
-            gi = _add_gradient(grads, dest, gi, create_graph)
+        for dest, gi in results:  # _add_gradient, spelled out: this runs once per edge
+            if dest in grads:
+                gi = grads[dest] + gi
+                if not create_graph and type(gi) is not np.ndarray:
+                    gi = np.asarray(gi)  # 0-d + 0-d gives a numpy scalar
+            grads[dest] = gi
             if not create_graph and not isinstance(dest, Node) and gi.flags.writeable \
                     and not np.may_share_memory(gi, g):
                 fresh.add(dest)
@@ -312,13 +322,12 @@ def _destination(t):
 
 
 def _add_gradient(grads, dest, g, create_graph):
-    """Add ``g`` into what ``dest`` has received so far; returns the sum."""
+    """Add ``g`` into what ``dest`` has received so far."""
     if dest in grads:
         g = grads[dest] + g
         if not create_graph and type(g) is not np.ndarray:
             g = np.asarray(g)  # 0-d + 0-d gives a numpy scalar
     grads[dest] = g
-    return g
 
 
 def _refuse(node):

@@ -66,6 +66,7 @@ NUMPY_DISPATCH: dict = {}  # numpy function -> the op a Tensor argument routes i
 _Tensor = None  # the Tensor class; _tensor.py imports this module first, then sets it
 _new_tensor = None  # Tensor._make: a Tensor of an array, with no checks
 _NUMERIC_KINDS = frozenset("biuf")
+_FORWARD_ERRORS = (ValueError, TypeError, IndexError)  # bad arguments, reworded naming the op
 _user_frame = engine.user_frame
 
 
@@ -100,7 +101,7 @@ class Op:
         self.input_names = tuple(p.name for p in positional[:nin]) or tuple(
             p.name for p in params if p.kind is p.VAR_POSITIONAL)
         self.param_defaults = {p.name: p.default for p in params if p.default is not p.empty}
-        self.saves = None if vjps is None else _parse_saves(self, saves, len(vjps))
+        self.saves = None if vjps is None else _parse_saves(self, saves, vjps)
         self.numpy = numpy if isinstance(numpy, tuple) else (numpy,) if numpy else ()
         self.public = public
         self.view = view
@@ -133,10 +134,12 @@ class Op:
                 arrays.append(a)
             else:
                 arrays.append(as_operand(a, self.name))
-        return self._apply(args, tuple(arrays), params, tracked)
-
-    def run_forward(self, arrays, params):
-        return self.forward(*arrays, **params)
+        arrays = tuple(arrays)
+        try:
+            out = self.forward(*arrays, **params)
+        except _FORWARD_ERRORS as e:
+            raise self._error(e, arrays) from None
+        return self._result(args, arrays, params, out, tracked)
 
     def run_rule(self, i, g, out, args, params):
         """The gradient for input ``i``: its rule applied to ``g``, ``out`` and the inputs."""
@@ -148,12 +151,12 @@ class Op:
         """Whether the rule for input ``i`` reads the op's output."""
         return self.saves[0 if self.variadic else i][0]
 
-    def _apply(self, args, arrays, params, tracked):
-        """Run the forward on the arrays; record a node if an input requires grad."""
-        try:
-            out = self.run_forward(arrays, params)
-        except (ValueError, TypeError, IndexError) as e:
-            raise prefixed(self.name, e, f" (inputs: {describe(arrays)})") from None
+    def _error(self, e, arrays):
+        """The forward's error, naming the op and the shapes and dtypes it was given."""
+        return prefixed(self.name, e, f" (inputs: {describe(arrays)})")
+
+    def _result(self, args, arrays, params, out, tracked):
+        """The forward's result as a Tensor; a node is recorded if an input requires grad."""
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if anomaly_mode.enabled:
@@ -173,12 +176,12 @@ class Op:
         inputs = []  # per input: where its gradient goes, or None
         versions = ()  # (counter, its value now, which) of each Tensor a rule will read
         for i, a in enumerate(args):
-            if self.vjps[0 if self.variadic else i] is None or not (
-                    isinstance(a, _Tensor) and a._requires_grad):
+            saved = self.saves[0 if self.variadic else i]
+            if saved is None or not (isinstance(a, _Tensor) and a._requires_grad):
                 inputs.append(None)  # no rule for this input (an index), or no grad needed
                 continue
             inputs.append(a if a.grad_fn is None else a.grad_fn)
-            reads_out, reads_args = self.saves[0 if self.variadic else i]
+            reads_out, reads_args = saved
             for k in range(len(args)) if reads_args is None else reads_args:
                 read = args[k]
                 if isinstance(read, _Tensor):
@@ -186,7 +189,7 @@ class Op:
                     versions += ((counter, counter.value, k),)
             if reads_out and result._version is not None:  # else watched once it has a counter
                 versions += ((result._version, result._version.value, "output"),)
-        frame = _user_frame(sys._getframe(3))  # _record < _apply < __call__ < caller
+        frame = _user_frame(sys._getframe(3))  # _record < _result < __call__ < caller
         node = Node(self, arrays, params or None, result.data, tuple(inputs), versions,
                     frame.f_code, frame.f_lasti)
         if anomaly_mode.enabled:
@@ -216,26 +219,25 @@ class Op:
         return args[:self.nin]
 
 
-def _parse_saves(op, saves, nrules):
-    """``saves`` as one (reads out, indices of the inputs read) per rule; None reads all."""
+def _parse_saves(op, saves, vjps):
+    """``saves`` as one (reads out, indices of the inputs read) per rule, None where there is
+    no rule; an index tuple of None means every input."""
     if saves is None:
-        return ((True, None),) * nrules
+        saves = ("out " + " ".join(op.input_names),) * len(vjps)
     saves = (saves,) if isinstance(saves, str) else tuple(saves)
-    if len(saves) != nrules:
+    if len(saves) != len(vjps):
         raise ValueError(f"op '{op.name}' declares saves= for {len(saves)} rule(s) but has "
-                         f"{nrules}")
+                         f"{len(vjps)}")
     parsed = []
-    for text in saves:
+    for rule, text in zip(vjps, saves):
         names = text.split()
         unknown = [n for n in names if n != "out" and n not in op.input_names]
         if unknown:
             raise ValueError(f"op '{op.name}': saves= names {unknown}, which are neither 'out' "
                              f"nor its inputs {op.input_names}")
-        if op.variadic:
-            parsed.append(("out" in names, None if len(names) > ("out" in names) else ()))
-        else:
-            parsed.append(("out" in names,
-                           tuple(k for k, n in enumerate(op.input_names) if n in names)))
+        reads = (None if len(names) > ("out" in names) else ()) if op.variadic else tuple(
+            k for k, n in enumerate(op.input_names) if n in names)
+        parsed.append(None if rule is None else ("out" in names, reads))
     return tuple(parsed)
 
 
@@ -248,13 +250,15 @@ def _parse_saves(op, saves, nrules):
 class _UnaryOp(Op):
 
     def __call__(self, *args, **params):
-        if len(args) == 1 and isinstance(args[0], _Tensor):
-            x = args[0]
-            return self._apply(args, (x.data,), params, x._requires_grad)
-        return Op.__call__(self, *args, **params)
-
-    def run_forward(self, arrays, params):
-        return self.forward(*arrays, **params) if params else self.forward(arrays[0])
+        if len(args) != 1 or not isinstance(args[0], _Tensor):
+            return Op.__call__(self, *args, **params)
+        x = args[0]
+        a = x.data
+        try:
+            out = self.forward(a, **params) if params else self.forward(a)
+        except _FORWARD_ERRORS as e:
+            raise self._error(e, (a,)) from None
+        return self._result(args, (a,), params, out, x._requires_grad)
 
     def run_rule(self, i, g, out, args, params):
         return self.vjps[0](g, out, *args, **params) if params else self.vjps[0](g, out, args[0])
@@ -278,10 +282,11 @@ class _BinaryOp(Op):
             b = y
         else:
             return Op.__call__(self, *args, **params)
-        return self._apply(args, (a, b), params, tracked)
-
-    def run_forward(self, arrays, params):
-        return self.forward(*arrays, **params) if params else self.forward(arrays[0], arrays[1])
+        try:
+            out = self.forward(a, b, **params) if params else self.forward(a, b)
+        except _FORWARD_ERRORS as e:
+            raise self._error(e, (a, b)) from None
+        return self._result(args, (a, b), params, out, tracked)
 
     def run_rule(self, i, g, out, args, params):
         if params:
