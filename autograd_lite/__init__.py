@@ -1,6 +1,6 @@
 """autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch."""
 
-from . import data, datasets, diagnostics, io, nn, ops, optim, plot
+from . import autograd, data, datasets, diagnostics, io, nn, ops, optim, plot, utils
 from ._tensor import Tensor
 from .anomaly_mode import detect_anomaly
 from .creation import (
@@ -18,6 +18,7 @@ from .creation import (
     zeros_like,
 )
 from .debug import GraphGrowthGuard, GraphGrowthWarning, graph_size
+from .dtypes import bool, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from .engine import backward, grad
 from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -30,7 +31,8 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__", "Tensor", "Function", "FunctionCtx",
     # modules
-    "ops", "nn", "optim", "data", "datasets", "diagnostics", "plot", "io",
+    "ops", "nn", "optim", "data", "datasets", "diagnostics", "plot", "io", "autograd", "utils",
+    "float32", "float64", "int32", "int64", "bool", "get_default_dtype", "set_default_dtype",
     # making tensors
     "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
     "randn", "rand", "manual_seed", "default_generator",

@@ -6,6 +6,10 @@ nothing, so each gradient rule lives in exactly one place.
 
 from __future__ import annotations
 
+import builtins
+import collections
+import math
+import operator
 import weakref
 
 import numpy as np
@@ -13,7 +17,7 @@ import numpy as np
 from .engine import version_counter
 from .errors import prefixed
 from .grad_mode import is_grad_enabled, set_grad_enabled
-from .ops.registry import NUMPY_DISPATCH, bind_tensor_class, check_dtype, to_array
+from .ops.registry import NUMPY_DISPATCH, axis_index, bind_tensor_class, check_dtype, to_array
 
 
 class Tensor:
@@ -139,6 +143,20 @@ class Tensor:
         t._version = version_counter(self)
         return t
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (it no longer requires grad); returns self.
+
+        >>> y = ag.tensor([1.0], requires_grad=True) * 2
+        >>> y.detach_().requires_grad
+        False
+        """
+        if self.grad_fn is not None and getattr(self, "_base", None) is not None:
+            raise RuntimeError("detach_: a view of another tensor cannot be detached in place; "
+                               "use detach()")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to this tensor."""
         return ops.clone(self)
@@ -257,11 +275,21 @@ class Tensor:
 
     shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as numpy's.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
     dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
 
     def numel(self) -> int:
+        """Number of elements (numpy's ``.size``)."""
         return self.data.size
+
+    def size(self, dim=None):
+        """The shape (a tuple), or the length of ``dim``, as PyTorch's ``size()``. (numpy's
+        ``.size``, the element count, is ``numel()``.)
+
+        >>> ag.zeros(2, 3).size(), ag.zeros(2, 3).size(-1)
+        ((2, 3), 3)
+        """
+        shape = self.data.shape
+        return shape if dim is None else shape[axis_index(dim, len(shape), "size", shape)]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -368,7 +396,10 @@ class Tensor:
     def __gt__(self, other): return ops.gt(self, other)
     def __ge__(self, other): return ops.ge(self, other)
 
-    # --- methods (numpy / PyTorch names) -------------------------------------------------------
+    # --- methods: PyTorch's names with PyTorch's meanings --------------------------------------
+    # dim/keepdim as in PyTorch, numpy's axis/keepdims accepted as synonyms. numpy's functions
+    # on a Tensor (np.std(t), np.transpose(t)) keep numpy's meaning: they reach the ops through
+    # __array_function__, not through these methods.
 
     def add(self, other): return ops.add(self, other)
     def sub(self, other): return ops.sub(self, other)
@@ -396,18 +427,62 @@ class Tensor:
     def matmul(self, other): return ops.matmul(self, other)
     def dot(self, other): return ops.matmul(self, other)
 
-    # numpy's axis/keepdims; PyTorch's dim/keepdim also work where the meaning is the same
-    # (not for max/min, which return (values, indices) in PyTorch, nor var/std's default ddof)
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.sum(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.mean(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
-    def var(self, axis=None, ddof=0, keepdims=False): return ops.var(self, axis, ddof, keepdims)
-    def std(self, axis=None, ddof=0, keepdims=False): return ops.std(self, axis, ddof, keepdims)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The largest element (0-d); along ``dim`` a named tuple ``(values, indices)``; against
+        a Tensor the elementwise larger, as torch.max. Ties: the gradient of ``max(dim)`` goes
+        to the returned index (the first), that of ``max()`` is shared, as in PyTorch.
+
+        >>> ag.tensor([[1.0, 5.0], [4.0, 2.0]]).max(1)
+        max(values=tensor([5., 4.]), indices=tensor([1, 0]))
+        """
+        return _extreme(self, "max", *_torch_axis(dim, keepdim, axis, keepdims))
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The smallest element (0-d); along ``dim`` a named tuple ``(values, indices)``; against
+        a Tensor the elementwise smaller, as torch.min (gradients as for ``max``).
+
+        >>> ag.tensor([[1.0, 5.0], [4.0, 2.0]]).min(dim=0).indices
+        tensor([0, 1])
+        """
+        return _extreme(self, "min", *_torch_axis(dim, keepdim, axis, keepdims))
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None):
+        """Variance over ``dim`` (all elements when None) dividing by N - ``correction``
+        (default 1, Bessel's), as torch.var; ``unbiased=False`` or numpy's ``ddof=0`` divide by N.
+
+        >>> ag.tensor([1.0, 2.0, 3.0, 4.0], dtype=np.float64).var()
+        tensor(1.6667, dtype=float64)
+        """
+        return ops.var(self, *_correction_args("var", dim, unbiased, keepdim, correction, axis,
+                                               keepdims, ddof))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None):
+        """Standard deviation, the square root of ``var`` with the same arguments, as torch.std.
+
+        >>> ag.tensor([1.0, 3.0]).std(), ag.tensor([1.0, 3.0]).std(correction=0)
+        (tensor(1.4142), tensor(1.))
+        """
+        return ops.std(self, *_correction_args("std", dim, unbiased, keepdim, correction, axis,
+                                               keepdims, ddof))
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The vector ``p``-norm over ``dim`` (all elements when None; ``"fro"`` is p=2; inf, -inf
+        and 0 as in PyTorch), as torch.Tensor.norm; ``"nuc"`` (needs an SVD) is not available.
+        As in PyTorch, the gradient at a zero norm is 0.
+
+        >>> ag.tensor([3.0, -4.0]).norm(), ag.tensor([3.0, -4.0]).norm(1)
+        (tensor(5.), tensor(7.))
+        """
+        return _norm(self, p, dim, keepdim)
+
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.logsumexp(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
@@ -423,11 +498,52 @@ class Tensor:
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.argmin(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
+    def cumsum(self, dim):
+        """Running sums along ``dim``, as torch.cumsum (integers and bools sum as int64); built
+        as a product with a triangular matrix, so O(n^2) in the length of ``dim``.
+
+        >>> ag.tensor([1.0, 2.0, 3.0]).cumsum(0)
+        tensor([1., 3., 6.])
+        """
+        x = self if self.dtype.kind == "f" else ops.astype(self, np.int64)
+        d = axis_index(dim, self.ndim, "cumsum", self.shape)
+        n = self.shape[d]
+        upper = np.triu(np.ones((n, n), x.dtype))  # column j sums the elements 0..j
+        return ops.swapaxes(ops.matmul(ops.swapaxes(x, d, -1), upper), d, -1)
+
+    # --- shape ---------------------------------------------------------------------------------
+
     def reshape(self, *shape): return ops.reshape(self, shape_arg(shape))
     view = reshape
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def transpose(self, *axes): return ops.transpose(self, _axes_arg(axes))
-    def permute(self, *axes): return ops.transpose(self, shape_arg(axes))
+
+    def transpose(self, *dims):
+        """Swap two dims, as torch.transpose (``permute`` reorders them all; ``np.transpose(t)``
+        keeps numpy's meaning).
+
+        >>> ag.zeros(2, 3, 4).transpose(0, 2).shape
+        (4, 3, 2)
+        """
+        if len(dims) != 2:
+            raise TypeError(f"transpose: expected two dims (dim0, dim1), got {dims!r}; "
+                            "permute(*dims) reorders them all")
+        try:
+            return ops.swapaxes(self, *dims)
+        except (TypeError, ValueError) as e:
+            raise prefixed("transpose", e) from None
+
+    def t(self):
+        """The transpose of a matrix; 0-d and 1-d tensors come back as they are, as torch.t.
+
+        >>> ag.zeros(2, 3).t().shape
+        (3, 2)
+        """
+        if self.ndim > 2:
+            raise RuntimeError(f"t(): expects a tensor with <= 2 dimensions, got shape "
+                               f"{self.shape}; use transpose(dim0, dim1) or mT")
+        return ops.transpose(self)
+
+    def permute(self, *dims): return ops.transpose(self, shape_arg(dims))
     def swapaxes(self, axis1, axis2): return ops.swapaxes(self, axis1, axis2)
     T = property(lambda self: ops.transpose(self), doc="The tensor with its axes reversed.")
     mT = property(lambda self: ops.swapaxes(self, -2, -1), doc="Transpose of the last 2 axes.")
@@ -438,13 +554,286 @@ class Tensor:
         lead = len(shape) - self.ndim
         return ops.broadcast_to(self, tuple(self.shape[i - lead] if n == -1 and i >= lead else n
                                             for i, n in enumerate(shape)))
+
+    def expand_as(self, other):
+        """``expand(other.shape)``, as torch.Tensor.expand_as.
+
+        >>> ag.tensor([1.0, 2.0]).expand_as(ag.zeros(3, 2)).shape
+        (3, 2)
+        """
+        return self.expand(other.shape)
+
+    def view_as(self, other):
+        """``view(other.shape)``, as torch.Tensor.view_as (like ``view``, it may copy).
+
+        >>> ag.zeros(6).view_as(ag.zeros(2, 3)).shape
+        (2, 3)
+        """
+        return self.view(other.shape)
+
     def squeeze(self, axis=None): return ops.squeeze(self, axis)
     def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
 
+    def contiguous(self):
+        """Self when its memory is C-contiguous, else a C-contiguous copy, as in PyTorch.
+
+        >>> x = ag.zeros(2, 3)
+        >>> x.contiguous() is x, x.t().contiguous().numpy().flags.c_contiguous
+        (True, True)
+        """
+        if self.data.flags.c_contiguous:
+            return self
+        return ops.getitem(self, np.arange(len(self)))  # a gather allocates in C order
+
+    def repeat(self, *sizes):
+        """Tile the tensor ``sizes[i]`` times along dim i (leading sizes add dims), as
+        torch.Tensor.repeat (numpy's ``np.repeat`` repeats elements instead).
+
+        >>> ag.tensor([1.0, 2.0]).repeat(2)
+        tensor([1., 2., 1., 2.])
+        """
+        sizes = shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: got {len(sizes)} sizes for a tensor of shape "
+                               f"{self.shape}; give at least one per dimension")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        spaced = ops.reshape(self, tuple(n for s in shape for n in (1, s)))
+        tiled = ops.broadcast_to(spaced, tuple(n for r, s in zip(sizes, shape) for n in (r, s)))
+        return ops.reshape(tiled, tuple(r * s for r, s in zip(sizes, shape)))
+
+    def flip(self, *dims):
+        """Reverse the order of the elements along each of ``dims``, as torch.flip.
+
+        >>> ag.tensor([1.0, 2.0, 3.0]).flip(0)
+        tensor([3., 2., 1.])
+        """
+        index = [slice(None)] * self.ndim
+        for d in _dims_arg(dims, self, "flip"):
+            index[d] = slice(None, None, -1)
+        return ops.getitem(self, tuple(index))
+
+    def roll(self, shifts, dims=None):
+        """Shift elements ``shifts`` places along ``dims``, wrapping around (the flattened tensor
+        when ``dims`` is None), as torch.roll.
+
+        >>> ag.tensor([1.0, 2.0, 3.0]).roll(1)
+        tensor([3., 1., 2.])
+        """
+        if dims is None:
+            return ops.reshape(ops.flatten(self).roll(shifts, 0), self.shape)
+        dims = _dims_arg((dims,), self, "roll")
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: got {len(shifts)} shifts for {len(dims)} dims")
+        out = self
+        for s, d in zip(shifts, dims):
+            index = [slice(None)] * self.ndim
+            index[d] = (np.arange(self.shape[d]) - s) % builtins.max(self.shape[d], 1)
+            out = ops.getitem(out, tuple(index))
+        return out
+
+    def split(self, split_size_or_sections, dim=0):
+        """Views of consecutive pieces along ``dim``: of ``split_size`` each (the last may be
+        smaller), or of the listed sizes, as torch.split (numpy's split counts pieces).
+
+        >>> [p.tolist() for p in ag.tensor([1.0, 2.0, 3.0]).split(2)]
+        [[1.0, 2.0], [3.0]]
+        """
+        d = axis_index(dim, self.ndim, "split", self.shape)
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (tuple, list)):
+            sizes = list(split_size_or_sections)
+            if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+                raise RuntimeError(f"split: sizes {sizes} must be non-negative and sum to {n}, "
+                                   f"the length of dim {dim} of shape {self.shape}")
+        else:
+            size = operator.index(split_size_or_sections)
+            if size < 0 or (size == 0 and n > 0):
+                raise RuntimeError(f"split: split_size must be positive, got {size}")
+            sizes = [builtins.min(size, n - start) for start in range(0, n, size)] or [0]
+        starts = np.cumsum([0] + sizes)
+        return tuple(ops.getitem(self, (slice(None),) * d + (slice(a, b),))
+                     for a, b in zip(starts[:-1], starts[1:]))
+
+    def chunk(self, chunks, dim=0):
+        """At most ``chunks`` views along ``dim``, each of ceil(n / chunks) elements but the
+        last, as torch.chunk (so there may be fewer than ``chunks``).
+
+        >>> [p.tolist() for p in ag.tensor([1.0, 2.0, 3.0, 4.0]).chunk(3)]
+        [[1.0, 2.0], [3.0, 4.0]]
+        """
+        if operator.index(chunks) <= 0:
+            raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
+        n = self.shape[axis_index(dim, self.ndim, "chunk", self.shape)]
+        return self.split(-(-n // chunks), dim)
+
+    def masked_fill(self, mask, value):
+        """``value`` where the bool ``mask`` (broadcast) is True, else self, as
+        torch.masked_fill; a 0-d Tensor ``value`` gets the gradient of the filled places.
+
+        >>> ag.tensor([1.0, 2.0, 3.0]).masked_fill(ag.tensor([True, False, True]), 0.0)
+        tensor([0., 2., 0.])
+        """
+        if as_array(mask).dtype != np.bool_:
+            raise RuntimeError(f"masked_fill: the mask must be bool, got {as_array(mask).dtype}")
+        value = value if isinstance(value, Tensor) else np.asarray(value)
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill: value must be a number or a 0-d Tensor, got shape "
+                               f"{value.shape}")
+        if value.dtype != self.dtype:
+            value = value.astype(self.dtype)  # the result keeps self's dtype, as in PyTorch
+        return ops.where(mask, value, self)
+
+    # --- comparisons that answer with a Python bool --------------------------------------------
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        """Whether |self - other| <= atol + rtol |other| everywhere (broadcast), as
+        torch.allclose; both must be Tensors of one dtype.
+
+        >>> ag.tensor([1.0, 2.0]).allclose(ag.tensor([1.0, 2.0 + 1e-7]))
+        True
+        """
+        _check_same_dtype(self, other, "allclose")
+        return builtins.bool(np.allclose(self.data, other.data, rtol, atol, equal_nan))
+
+    def equal(self, other) -> bool:
+        """Whether ``other`` has the same shape and elements (NaN equals nothing), as
+        torch.equal.
+
+        >>> ag.tensor([1, 2]).equal(ag.tensor([1, 2])), ag.tensor([1, 2]).equal(ag.tensor([1]))
+        (True, False)
+        """
+        _check_same_dtype(self, other, "equal")
+        return np.array_equal(self.data, other.data)
+
+    # --- dtype and device ----------------------------------------------------------------------
+
     def astype(self, dtype): return ops.astype(self, dtype)
-    def float(self): return ops.astype(self, np.float32)
-    def double(self): return ops.astype(self, np.float64)
-    def long(self): return ops.astype(self, np.int64)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other)``: self when nothing
+        changes (unless ``copy``), else a converted copy, as torch.Tensor.to. The only device
+        is the CPU: any other is a RuntimeError; ``non_blocking`` has no effect.
+
+        >>> x = ag.tensor([1.5])
+        >>> x.to("cpu") is x, x.to(np.float64).dtype, x.to(ag.tensor([1])).tolist()
+        (True, dtype('float64'), [1])
+        """
+        if len(args) > 2:
+            raise TypeError(f"to: expected at most 2 positional arguments, got {len(args)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            check_device(device, "to")
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        if dtype == self.dtype:
+            return ops.clone(self) if copy else self
+        return ops.astype(self, dtype)
+
+    def cpu(self):
+        """Self: autograd_lite's tensors are always on the CPU.
+
+        >>> x = ag.zeros(2)
+        >>> x.cpu() is x
+        True
+        """
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Always a RuntimeError: autograd_lite runs on the CPU only."""
+        check_device("cuda" if device is None else f"cuda:{device}", "cuda")
+
+    device = property(lambda self: "cpu",
+                      doc='Always "cpu" (a string, where PyTorch has a torch.device).')
+
+    def type(self, dtype=None):
+        """PyTorch's type name (``"torch.FloatTensor"`` for float32, ...), or with ``dtype`` (a
+        dtype or such a name) the tensor converted, self if it already is, as torch.Tensor.type.
+
+        >>> ag.tensor([1.0]).type(), ag.tensor([1.0]).type("torch.DoubleTensor").dtype
+        ('torch.FloatTensor', dtype('float64'))
+        """
+        if dtype is None:
+            if self.dtype not in _TYPE_NAMES:
+                raise TypeError(f"type(): PyTorch has no tensor type name for {self.dtype}; "
+                                "read .dtype instead")
+            return _TYPE_NAMES[self.dtype]
+        if isinstance(dtype, str):
+            names = {name: d for d, name in _TYPE_NAMES.items()}
+            if dtype not in names:
+                raise TypeError(f"type(): unknown type name {dtype!r}; expected one such as "
+                                "'torch.DoubleTensor', or a dtype")
+            dtype = names[dtype]
+        return self.to(dtype=dtype)
+
+    def float(self):
+        """``to(float32)``: self if already float32, as torch.Tensor.float."""
+        return self.to(np.float32)
+
+    def double(self):
+        """``to(float64)``: self if already float64, as torch.Tensor.double."""
+        return self.to(np.float64)
+
+    def long(self):
+        """``to(int64)``: self if already int64 (no gradient flows), as torch.Tensor.long."""
+        return self.to(np.int64)
+
+    def int(self):
+        """``to(int32)``: self if already int32 (no gradient flows), as torch.Tensor.int."""
+        return self.to(np.int32)
+
+    def bool(self):
+        """``to(bool)``: self if already bool (no gradient flows), as torch.Tensor.bool.
+
+        >>> ag.tensor([0.0, 2.0]).bool()
+        tensor([False,  True])
+        """
+        return self.to(np.bool_)
+
+    # --- new tensors with this one's dtype -----------------------------------------------------
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of ``size`` with this tensor's dtype unless given, as torch.Tensor.new_zeros.
+
+        >>> ag.tensor([1], dtype=np.int32).new_zeros(2)
+        tensor([0, 0], dtype=int32)
+        """
+        return self.new_full(shape_arg(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        """Ones of ``size`` with this tensor's dtype unless given, as torch.Tensor.new_ones.
+
+        >>> ag.tensor([1.0]).new_ones(2, 1).shape
+        (2, 1)
+        """
+        return self.new_full(shape_arg(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+        """``fill_value`` in ``size`` with this tensor's dtype unless given, as
+        torch.Tensor.new_full.
+
+        >>> ag.tensor([1.0]).new_full((2,), 7)
+        tensor([7., 7.])
+        """
+        from .creation import full
+
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, requires_grad=False):
+        """A new leaf from ``data`` (copied) with this tensor's dtype unless given, as
+        torch.Tensor.new_tensor.
+
+        >>> ag.tensor([1.0], dtype=np.float64).new_tensor([1, 2]).dtype
+        dtype('float64')
+        """
+        return Tensor(np.array(as_array(data)), requires_grad=requires_grad,
+                      dtype=self.dtype if dtype is None else dtype)
 
 
 _new = object.__new__
@@ -484,9 +873,91 @@ def shape_arg(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
-def _axes_arg(axes):
-    """Accept ``t.transpose()``, ``t.transpose(None)``, ``(1, 0)`` or ``((1, 0),)``."""
-    return None if not axes or axes == (None,) else shape_arg(axes)
+def _dims_arg(dims, x, name):
+    """``flip(0, 1)``, ``flip((0, 1))`` or ``flip(0)`` as non-negative dims of ``x``."""
+    return tuple(axis_index(d, x.ndim, name, x.shape) for d in shape_arg(dims))
+
+
+_RESULTS = {name: collections.namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
+
+
+def _extreme(x, name, dim, keepdim):
+    """Tensor.max/min: of all elements, elementwise against a Tensor, or (values, indices)."""
+    reduce, pairwise, arg = ((ops.max, ops.maximum, ops.argmax) if name == "max"
+                             else (ops.min, ops.minimum, ops.argmin))
+    if dim is None or isinstance(dim, Tensor):
+        if keepdim:
+            raise TypeError(f"{name}: keepdim needs a dim")
+        return reduce(x) if dim is None else pairwise(x, dim)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}: dim must be one int, got {dim!r} (ag.{name}(x, axis={dim!r}) "
+                        "reduces several axes, as numpy)")
+    d = axis_index(dim, x.ndim, name, x.shape)
+    indices = arg(x, d, True)
+    where = list(np.indices(indices.shape, sparse=True))
+    where[d] = indices.data
+    values = ops.getitem(x, tuple(where))  # a gather: the gradient goes to the index returned
+    if not keepdim:
+        values, indices = ops.squeeze(values, d), ops.squeeze(indices, d)
+    return _RESULTS[name](values, indices)
+
+
+def _correction_args(name, dim, unbiased, keepdim, correction, axis, keepdims, ddof):
+    """torch.var/std's arguments (and numpy's synonyms) as ops.var's (axis, ddof, keepdims)."""
+    if isinstance(dim, bool):  # PyTorch's var(unbiased) form
+        if unbiased is not None:
+            raise TypeError(f"{name}: unbiased given twice")
+        dim, unbiased = None, dim
+    given = [c for c in (unbiased, correction, ddof) if c is not None]
+    if len(given) > 1:
+        raise TypeError(f"{name}: give one of unbiased, correction and ddof")
+    if unbiased is not None:
+        correction = int(unbiased)
+    elif correction is None:
+        correction = 1 if ddof is None else ddof
+    dim, keepdim = _torch_axis(dim, keepdim, axis, keepdims)
+    return dim, correction, keepdim
+
+
+def _norm(x, p, dim, keepdim):
+    """Tensor.norm as sums and powers of |x|; a zero norm passes on a zero gradient."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"norm: expected a floating-point tensor, got {x.dtype}")
+    if p == "fro":
+        p = 2
+    elif isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not available (only numbers, inf and 'fro')")
+    a = ops.abs(x)
+    if p in (math.inf, -math.inf):
+        return (ops.max if p > 0 else ops.min)(a, dim, keepdim)
+    if p == 0:
+        return ops.sum(ops.astype(ops.ne(x, 0), x.dtype), dim, keepdim)
+    s = ops.sum(ops.pow(a, p), dim, keepdim)
+    zero = ops.eq(s, 0)  # d(s^(1/p))/ds is infinite at 0: send 0 there instead of nan
+    return ops.where(zero, 0, ops.pow(ops.where(zero, 1, s), 1 / p))
+
+
+def _check_same_dtype(x, other, name):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(other).__name__}")
+    if other.dtype != x.dtype:
+        raise RuntimeError(f"{name}: the tensors have different dtypes, {x.dtype} and "
+                           f"{other.dtype}")
+
+
+def check_device(device, op_name):
+    """Accept the CPU (``"cpu"``, ``"cpu:0"``); any other device is an error naming it."""
+    if not isinstance(device, str):
+        raise TypeError(f"{op_name}: expected a device such as 'cpu', got {device!r}")
+    if device.partition(":")[0] != "cpu":
+        raise RuntimeError(f"{op_name}: device {device!r} is not available: autograd_lite runs "
+                           "on the CPU only")
+
+
+_TYPE_NAMES = {np.dtype(k): f"torch.{v}Tensor" for k, v in [
+    (np.float16, "Half"), (np.float32, "Float"), (np.float64, "Double"), (np.int8, "Char"),
+    (np.int16, "Short"), (np.int32, "Int"), (np.int64, "Long"), (np.uint8, "Byte"),
+    (np.bool_, "Bool")]}
 
 
 # The ops make Tensors, so they are imported (and told the class) after it is defined.

@@ -7,16 +7,19 @@ import numbers
 import numpy as np
 
 from ._tensor import Tensor, shape_arg
+from .dtypes import get_default_dtype
 from .errors import named
 from .ops.registry import as_operand, check_dtype, to_array
 
 _default = np.random.default_rng()  # reseeded in place by manual_seed, so every holder follows
 
 
-def _dtype(dtype, name):
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        check_dtype(dtype, name)
+def _dtype(dtype, name, default=None):
+    """``dtype`` as a checked numpy dtype; ``default`` when it is None."""
+    if dtype is None:
+        return default
+    dtype = np.dtype(dtype)
+    check_dtype(dtype, name)
     return dtype
 
 
@@ -59,7 +62,8 @@ def default_generator() -> np.random.Generator:
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, a number, an array or a Tensor).
 
-    Python floats become float32 and ints int64, as in PyTorch; numpy arrays keep their dtype.
+    Python floats become the default dtype (``ag.get_default_dtype()``, float32 unless set)
+    and ints int64, as in PyTorch; numpy arrays keep their dtype.
 
     >>> tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     tensor([[1., 2.],
@@ -83,21 +87,21 @@ def _filled(shape, value, dtype, requires_grad):
 
 
 @named
-def zeros(*shape, dtype=np.float32, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _filled(shape, 0, _dtype(dtype, "zeros"), requires_grad)
+    return _filled(shape, 0, _dtype(dtype, "zeros", get_default_dtype()), requires_grad)
 
 
 @named
-def ones(*shape, dtype=np.float32, requires_grad: bool = False) -> Tensor:
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return _filled(shape, 1, _dtype(dtype, "ones"), requires_grad)
+    return _filled(shape, 1, _dtype(dtype, "ones", get_default_dtype()), requires_grad)
 
 
 @named
-def full(shape, fill_value, dtype=np.float32, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``shape`` filled with ``fill_value``."""
-    dtype = _dtype(dtype, "full")
+def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` filled with ``fill_value`` (of the default dtype unless given)."""
+    dtype = _dtype(dtype, "full", get_default_dtype())
     fill = as_operand(fill_value, "full")
     if dtype.kind in "iub" and not np.isfinite(fill).all():
         raise ValueError(f"full: cannot fill a {dtype} tensor with {fill_value!r}")
@@ -124,7 +128,8 @@ def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
 
 @named
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, stop), as numpy.arange (float arguments give float32)."""
+    """Evenly spaced values in [start, stop), as numpy.arange (float arguments give the
+    default dtype, float32 unless set)."""
     bounds = [as_operand(b, "arange") for b in (start, stop, step) if b is not None]
     if not np.isfinite(bounds).all():
         raise ValueError(f"arange: start, stop and step must be finite, got {bounds}")
@@ -132,27 +137,28 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
         raise ValueError("arange: step must not be zero")
     data = np.arange(start, stop, step, dtype=_dtype(dtype, "arange"))
     if dtype is None and data.dtype == np.float64:
-        data = data.astype(np.float32)
+        data = data.astype(get_default_dtype())
     return Tensor(data, requires_grad=requires_grad)
 
 
 @named
-def randn(*shape, dtype=np.float32, requires_grad: bool = False,
+def randn(*shape, dtype=None, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples; seed with ``manual_seed`` or pass a numpy ``generator``."""
     shape = shape_arg(shape)
     gen = random_generator(generator, "randn", seeds=False)
-    return Tensor(gen.standard_normal(shape).astype(_dtype(dtype, "randn")),
+    return Tensor(gen.standard_normal(shape).astype(_dtype(dtype, "randn", get_default_dtype())),
                   requires_grad=requires_grad)
 
 
 @named
-def rand(*shape, dtype=np.float32, requires_grad: bool = False,
+def rand(*shape, dtype=None, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1); seed with ``manual_seed`` or pass a numpy ``generator``."""
     shape = shape_arg(shape)
     gen = random_generator(generator, "rand", seeds=False)
-    return Tensor(gen.random(shape).astype(_dtype(dtype, "rand")), requires_grad=requires_grad)
+    dtype = _dtype(dtype, "rand", get_default_dtype())
+    return Tensor(gen.random(shape).astype(dtype), requires_grad=requires_grad)
 
 
 @named

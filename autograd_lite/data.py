@@ -16,8 +16,11 @@ permutations, so a run can be repeated exactly.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -25,7 +28,8 @@ from ._tensor import Tensor, as_array
 from .creation import random_generator
 from .ops.registry import check_dtype, to_array
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "train_val_test_split"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+           "train_val_test_split"]
 
 
 class Dataset:
@@ -44,6 +48,10 @@ class Dataset:
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __add__(self, other) -> ConcatDataset:
+        """``a + b``: the samples of ``a``, then those of ``b`` (a ConcatDataset)."""
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -97,6 +105,107 @@ class TensorDataset(Dataset):
             return tuple(Tensor(np.asarray(a[index])) for a in self.arrays)
         except IndexError as e:
             raise IndexError(f"TensorDataset: {e} (the dataset has {n} samples)") from None
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order: item ``i`` is
+    ``dataset[indices[i]]`` (a list of positions gives ``dataset[[indices[j] for j in i]]``).
+
+    >>> part = Subset(TensorDataset(np.arange(5) * 10), [4, 0])
+    >>> len(part), part[0]
+    (2, (tensor(40),))
+    """
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, index):
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another (what ``a + b`` makes).
+
+    >>> both = TensorDataset(np.zeros(3, np.float32)) + TensorDataset(np.ones(2, np.float32))
+    >>> len(both), both[3]
+    (5, (tensor(1.),))
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"ConcatDataset: an index must be an int, got {index!r}")
+        if index < 0:
+            if -index > n:  # PyTorch's error for this one
+                raise ValueError(f"ConcatDataset: absolute value of index should not exceed "
+                                 f"dataset length ({index} for {n} samples)")
+            index += n
+        if index >= n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
+
+
+def random_split(dataset, lengths, generator: np.random.Generator | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random Subsets of the given ``lengths``.
+
+    ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1: each gets
+    ``floor(frac * n)`` samples and the remainder is dealt out one by one, round-robin from the
+    first split (as PyTorch). ``generator`` is a numpy Generator; None draws from the default
+    one that ``ag.manual_seed`` seeds.
+
+    >>> train, val, test = random_split(range(10), [0.5, 0.3, 0.2],
+    ...                                 generator=np.random.default_rng(0))
+    >>> len(train), len(val), len(test)
+    (5, 3, 2)
+    >>> sorted(list(train) + list(val) + list(test)) == list(range(10))
+    True
+    """
+    name = "random_split"
+    rng = random_generator(generator, name, seeds=False)
+    lengths = list(lengths)
+    for i, length in enumerate(lengths):
+        if isinstance(length, bool) or not isinstance(length, numbers.Real):
+            raise TypeError(f"{name}: lengths must be ints or fractions, got {length!r} at "
+                            f"index {i}")
+    n = len(dataset)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        counts = []
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"{name}: Fraction at index {i} is not between 0 and 1")
+            counts.append(math.floor(n * frac))
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        for i, count in enumerate(counts):
+            if count == 0:
+                warnings.warn(f"{name}: Length of split at index {i} is 0. This might result in "
+                              "an empty dataset.", stacklevel=2)
+        lengths = counts
+    if any(not isinstance(length, numbers.Integral) or length < 0 for length in lengths) \
+            or sum(lengths) != n:
+        raise ValueError(f"{name}: Sum of input lengths does not equal the length of the input "
+                         f"dataset! Got lengths {lengths} for {n} samples (counts summing to "
+                         f"{n}, or fractions summing to 1)")
+    order = rng.permutation(n).tolist()
+    ends = list(itertools.accumulate(lengths))
+    return [Subset(dataset, order[end - length:end]) for end, length in zip(ends, lengths)]
 
 
 def _is_plain_tensor_dataset(dataset) -> bool:

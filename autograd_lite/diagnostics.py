@@ -170,6 +170,14 @@ def params_without_grad(model) -> list[str]:
     return [name for name, p in _named_parameters(model) if p.grad is None and p.requires_grad]
 
 
+def _model_input(model, x) -> Tensor:
+    """``x`` as a Tensor of the dtype of the model's parameters: these helpers take numpy data
+    (often float64) and convert it, as a user would with ``x.float()`` before calling a layer."""
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    dtype = next((p.dtype for p in model.parameters()), x.dtype)
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
 @contextlib.contextmanager
 def _inference(model):
     """``model`` in eval mode with grad recording off; afterwards every sub-module's own
@@ -201,7 +209,7 @@ def dead_relu_fraction(model: Module, x) -> dict[str, float]:
     """
     if not isinstance(model, Module):
         raise TypeError(f"dead_relu_fraction: expected a Module, got {type(model).__name__}")
-    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    x = _model_input(model, x)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"dead_relu_fraction: x needs a batch of at least one sample, got shape "
                          f"{x.shape}")

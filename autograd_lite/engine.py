@@ -394,7 +394,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     ``grad_tensors`` gives d(loss)/d(tensor) for each tensor; it may be omitted for tensors with
     one element. ``retain_graph`` defaults to ``create_graph``.
     """
-    roots, seeds = _roots_and_seeds(tensors, grad_tensors, create_graph, "backward")
+    roots, seeds = roots_and_seeds(tensors, grad_tensors, create_graph, "backward")
     run_backward(roots, seeds, create_graph=create_graph,
                  retain_graph=create_graph if retain_graph is None else retain_graph)
 
@@ -418,7 +418,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise ValueError(f"grad(): input {i} is not a Tensor that requires grad")
         keys.append(t.grad_fn if t.grad_fn is not None else t)
-    roots, seeds = _roots_and_seeds(outputs, grad_outputs, create_graph, "grad")
+    roots, seeds = roots_and_seeds(outputs, grad_outputs, create_graph, "grad")
     capture = dict.fromkeys(keys)
     run_backward(roots, seeds, create_graph=create_graph, capture=capture,
                  retain_graph=create_graph if retain_graph is None else retain_graph)
@@ -445,7 +445,7 @@ def _as_gradient(g, caller, i):
     return arr
 
 
-def _roots_and_seeds(outputs, grads, create_graph, caller):
+def roots_and_seeds(outputs, grads, create_graph, caller):
     """Check the outputs and build the gradient each backward starts from."""
     single = isinstance(outputs, Tensor)
     if not single and not isinstance(outputs, (list, tuple)):
@@ -468,7 +468,7 @@ def _roots_and_seeds(outputs, grads, create_graph, caller):
                 f"{caller}(): output {i} does not require grad: no input it was computed from "
                 "has requires_grad=True, or it was computed under no_grad()")
         if g is None:
-            if t.size != 1:
+            if t.numel() != 1:
                 raise RuntimeError(
                     f"{caller}(): output {i} has shape {t.shape}; a gradient can be implied only "
                     "for one-element outputs, so pass one of the same shape (e.g. "

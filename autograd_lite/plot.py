@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from ._tensor import Tensor, as_array
-from .diagnostics import MAGNITUDE_FLAGS, WIRING_FLAGS, GradientFlowRow, _inference, gradient_flow
+from .diagnostics import (
+    MAGNITUDE_FLAGS,
+    WIRING_FLAGS,
+    GradientFlowRow,
+    _inference,
+    _model_input,
+    gradient_flow,
+)
 from .grad_mode import no_grad
 from .io import atomic_write
 from .nn.module import Module
@@ -68,7 +75,9 @@ def _predict(model_or_fn, points: np.ndarray, batch_size: int = 8192) -> np.ndar
     outputs = []
     with context:
         for start in range(0, len(points), batch_size):
-            out = model_or_fn(Tensor(points[start:start + batch_size]))
+            batch = points[start:start + batch_size]
+            out = model_or_fn(_model_input(model_or_fn, batch) if isinstance(model_or_fn, Module)
+                              else Tensor(batch))
             outputs.append(_numpy(out, "model output"))
     return np.concatenate(outputs)
 

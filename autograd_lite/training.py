@@ -99,7 +99,8 @@ class EarlyStopping:
         if improved:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_state = model.state_dict()
+                # a copy: state_dict() shares memory with the weights training goes on to change
+                self.best_state = {k: v.clone() for k, v in model.state_dict().items()}
             return False
         self.wait += 1
         return self.wait >= self.patience

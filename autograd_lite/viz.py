@@ -471,7 +471,7 @@ def backward_steps(loss: Tensor, gradient=None, params=None) -> BackwardTrace:
     PosixPath('backprop.html')
     """
     graph = build_graph(loss, params, max_nodes=None)  # read before backward frees the values
-    roots, seeds = engine._roots_and_seeds(loss, gradient, False, "backward_steps")
+    roots, seeds = engine.roots_and_seeds(loss, gradient, False, "backward_steps")
     root_key = loss.grad_fn if loss.grad_fn is not None else loss
     so_far = {root_key: np.array(seeds[0])}
     steps = []

@@ -24,7 +24,15 @@ from hypothesis import strategies as st
 
 import autograd_lite as ag
 from autograd_lite import Tensor
-from autograd_lite.data import DataLoader, Dataset, TensorDataset, train_val_test_split
+from autograd_lite.data import (
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+    train_val_test_split,
+)
 
 # ---- TensorDataset ---------------------------------------------------------------------------
 
@@ -463,3 +471,70 @@ def test_stratify_shuffles_within_each_class_so_the_seed_picks_the_rows():
 def test_split_errors_name_the_problem(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         train_val_test_split(*args, **kwargs)
+
+
+# ---- Subset, ConcatDataset, random_split, ag.utils.data -------------------------------------
+
+
+def test_subset_maps_positions_to_the_datasets_indices():
+    ds = TensorDataset(np.arange(5) * 10)
+    part = Subset(ds, [4, 1, 3])
+    assert len(part) == 3 and part[0][0].item() == 40 and part[-1][0].item() == 30
+    assert part[[0, 2]][0].tolist() == [40, 30]                  # a list gives a batch
+    assert [xb.tolist() for (xb,) in DataLoader(part, batch_size=2)] == [[40, 10], [30]]
+
+
+def test_adding_datasets_concatenates_them():
+    a, b = TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))
+    both = a + b
+    assert isinstance(both, ConcatDataset) and len(both) == 5
+    assert [both[i][0].item() for i in range(5)] == [0, 1, 2, 10, 11]
+    assert both[-1][0].item() == 11 and both[-5][0].item() == 0
+    with pytest.raises(IndexError, match="index 5 is out of range for 5 samples"):
+        both[5]
+    with pytest.raises(ValueError, match="should not exceed dataset length"):
+        both[-6]
+    with pytest.raises(ValueError, match="empty"):
+        ConcatDataset([])
+
+
+def test_random_split_by_counts_is_a_seeded_partition():
+    ds = TensorDataset(np.arange(10))
+    parts = random_split(ds, [3, 7], generator=np.random.default_rng(0))
+    assert [len(p) for p in parts] == [3, 7]
+    seen = sorted(i for p in parts for i in p.indices)
+    assert seen == list(range(10))
+    again = random_split(ds, [3, 7], generator=np.random.default_rng(0))
+    assert [p.indices for p in again] == [p.indices for p in parts]
+    ag.manual_seed(5)
+    first = random_split(ds, [5, 5])[0].indices
+    ag.manual_seed(5)
+    assert random_split(ds, [5, 5])[0].indices == first           # the default generator
+
+
+def test_random_split_fractions_deal_the_remainder_round_robin():
+    # floors 3, 3, 4 (of 3.3, 3.3, 4.4) leave 1, which goes to the first split; PyTorch's rule
+    assert [len(p) for p in random_split(range(11), [0.3, 0.3, 0.4])] == [4, 3, 4]
+    assert [len(p) for p in random_split(range(10), [0.25, 0.25, 0.5])] == [3, 2, 5]
+    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
+        assert [len(p) for p in random_split(range(2), [0.9, 0.1])] == [2, 0]
+
+
+@pytest.mark.parametrize("lengths, error, match", [
+    ([3, 3], ValueError, "Sum of input lengths does not equal"),
+    ([0.5, 0.4], ValueError, "Sum of input lengths"),
+    ([1.5, -0.5], ValueError, "Fraction at index 0 is not between 0 and 1"),
+    ([5, "5"], TypeError, "lengths must be ints or fractions"),
+])
+def test_random_split_refuses_lengths_that_do_not_add_up(lengths, error, match):
+    with pytest.raises(error, match=f"random_split: {match}"):
+        random_split(range(10), lengths)
+    with pytest.raises(TypeError, match="generator"):
+        random_split(range(10), [5, 5], generator=3)
+
+
+def test_the_data_tools_are_at_torchs_paths():
+    assert ag.utils.data.DataLoader is DataLoader and ag.utils.data.Subset is Subset
+    assert ag.utils.data.random_split is random_split
+    assert ag.autograd.grad is ag.grad and ag.autograd.Function is ag.Function
+    assert ag.autograd.no_grad is ag.no_grad

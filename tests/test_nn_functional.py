@@ -295,7 +295,7 @@ def test_cross_entropy_of_labels_is_one_op_agreeing_with_log_softmax_then_nll(
     plain = F.nll_loss(F.log_softmax(plain_x, 1), labels, **options)
     assert fused.grad_fn.name == "cross_entropy" and fused.grad_fn.next_functions == (fused_x,)
     close(fused, plain.data)
-    seed = np.linspace(-1.0, 1.0, fused.size).reshape(fused.shape)
+    seed = np.linspace(-1.0, 1.0, fused.numel()).reshape(fused.shape)
     fused.backward(seed)
     plain.backward(seed)
     close(fused_x.grad, plain_x.grad.data)

@@ -255,6 +255,313 @@ def test_sequential_rejects_non_modules():
         nn.Sequential(nn.Linear(1, 1), lambda x: 2 * x)
 
 
+# ---- dtype of the input against the layer's -----------------------------------------------------
+
+
+@pytest.mark.parametrize("make, param", [(lambda: nn.Linear(2, 3), "weight"),
+                                         (lambda: nn.BatchNorm1d(2), "weight"),
+                                         (lambda: nn.BatchNorm1d(2, affine=False),
+                                          "running_mean")])
+def test_a_float64_input_to_a_float32_layer_is_pytorchs_runtime_error(make, param):
+    layer = make()
+    name = type(layer).__name__
+    x = ag.tensor(np.ones((4, 2)))  # numpy's default dtype: float64
+    with pytest.raises(RuntimeError) as info:
+        layer(x)
+    assert str(info.value) == (
+        f"{name}: input is float64 but the layer's {param} is float32; convert the input "
+        "with x.float() or the layer with model.double()")
+    assert layer(x.float()).dtype == np.float32
+    assert layer.double()(x).dtype == np.float64
+
+
+def test_a_float32_input_to_a_float64_layer_names_the_other_fixes():
+    with pytest.raises(RuntimeError, match=r"^Linear: input is float32 but the layer's weight "
+                                           r"is float64; convert the input with x\.double\(\) "
+                                           r"or the layer with model\.float\(\)$"):
+        nn.Linear(2, 1, dtype=np.float64)(ag.ones(3, 2))
+
+
+@pytest.mark.parametrize("layer", [nn.Linear(2, 1), nn.BatchNorm1d(2)])
+def test_an_integer_input_is_refused_with_the_conversion_to_use(layer):
+    with pytest.raises(RuntimeError, match=r"input is int64 but the layer's weight is float32; "
+                                           r"convert the input with x\.float\(\)$"):
+        layer(ag.tensor(np.ones((3, 2), np.int64)))
+
+
+def test_a_numpy_input_is_checked_too():
+    with pytest.raises(RuntimeError, match="input is float64"):
+        nn.Linear(2, 1)(np.ones((1, 2)))
+
+
+def test_batchnorm_without_weight_or_running_stats_needs_a_float_input():
+    bn = nn.BatchNorm1d(2, affine=False, track_running_stats=False)
+    assert bn(ag.tensor(np.ones((3, 2)))).dtype == np.float64  # no dtype of its own: any float
+    with pytest.raises(RuntimeError, match="BatchNorm1d: input is int64, a floating-point "
+                                           "input is required"):
+        bn(ag.tensor(np.ones((3, 2), np.int64)))
+
+
+# ---- ModuleList, ModuleDict ---------------------------------------------------------------------
+
+
+def _linears(n):
+    return [nn.Linear(1, 1) for _ in range(n)]
+
+
+def test_modulelist_registers_its_modules_under_their_positions():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList(_linears(2))
+
+    net = Net()
+    assert list(net.state_dict()) == ["blocks.0.weight", "blocks.0.bias",
+                                      "blocks.1.weight", "blocks.1.bias"]
+    assert len(list(net.parameters())) == 4
+    net.eval()
+    assert not net.blocks[1].training
+
+
+def test_modulelist_indexes_iterates_and_tests_membership_like_a_list():
+    a, b, c = _linears(3)
+    layers = nn.ModuleList([a, b, c])
+    assert len(layers) == 3 and list(layers) == [a, b, c]
+    assert layers[0] is a and layers[-1] is c
+    assert b in layers and nn.Linear(1, 1) not in layers
+    with pytest.raises(IndexError, match="ModuleList: index 3 is out of range for 3 modules"):
+        layers[3]
+    with pytest.raises(TypeError):
+        layers["0"]
+
+
+def test_modulelist_slice_is_a_modulelist_of_the_same_modules_renumbered():
+    a, b, c = _linears(3)
+    tail = nn.ModuleList([a, b, c])[1:]
+    assert type(tail) is nn.ModuleList and list(tail) == [b, c]
+    assert list(tail.state_dict())[:2] == ["0.weight", "0.bias"]
+
+
+def test_modulelist_append_extend_insert_setitem_keep_positions_as_names():
+    a, b, c, d, e = _linears(5)
+    layers = nn.ModuleList()
+    assert layers.append(a) is layers and layers.extend([b]) is layers
+    layers.insert(0, c)
+    layers.insert(-1, d)  # before the last, as list.insert does
+    layers[1] = e
+    assert list(layers) == [c, e, d, b]
+    assert list(layers._modules) == ["0", "1", "2", "3"]
+    layers += [a]
+    assert list(layers) == [c, e, d, b, a]
+
+
+def test_modulelist_del_and_pop_renumber_the_rest():
+    a, b, c, d = _linears(4)
+    layers = nn.ModuleList([a, b, c, d])
+    del layers[0]
+    assert layers.pop(1) is c
+    assert list(layers) == [b, d] and list(layers._modules) == ["0", "1"]
+    del layers[:]
+    assert len(layers) == 0
+
+
+def test_modulelist_plus_is_a_new_list_and_leaves_both_alone():
+    a, b = _linears(2)
+    left, right = nn.ModuleList([a]), nn.ModuleList([b])
+    both = left + right
+    assert list(both) == [a, b] and len(left) == 1 and len(right) == 1
+
+
+def test_modulelist_refuses_non_modules_and_non_iterables_and_changes_nothing():
+    layers = nn.ModuleList(_linears(1))
+    with pytest.raises(TypeError, match="int is not a Module subclass"):
+        layers.append(3)
+    with pytest.raises(TypeError, match="ModuleList.extend should be called with an iterable, "
+                                        "but got Linear"):
+        layers.extend(nn.Linear(1, 1))
+    with pytest.raises(TypeError, match="str is not a Module subclass"):
+        layers.insert(0, "relu")
+    assert len(layers) == 1
+
+
+def test_modulelist_repr_is_the_module_tree():
+    layers = nn.ModuleList([nn.Linear(1, 2), nn.ReLU()])
+    assert repr(layers) == (
+        "ModuleList(  # 4 parameters\n"
+        "  (0): Linear(in_features=1, out_features=2, bias=True)  # 4 parameters\n"
+        "  (1): ReLU()\n"
+        ")")
+
+
+def test_modulelist_cannot_be_called():
+    with pytest.raises(NotImplementedError, match="ModuleList must define forward"):
+        nn.ModuleList()(ag.ones(1))
+
+
+def test_moduledict_registers_under_its_keys_in_insertion_order():
+    cls, box = nn.Linear(1, 2), nn.Linear(1, 3)
+    heads = nn.ModuleDict({"cls": cls, "box": box})
+    assert list(heads) == ["cls", "box"] and list(heads.keys()) == ["cls", "box"]
+    assert list(heads.values()) == [cls, box] and list(heads.items()) == [("cls", cls),
+                                                                           ("box", box)]
+    assert heads["box"] is box and "cls" in heads and "other" not in heads
+    assert len(heads) == 2
+    assert list(heads.state_dict()) == ["cls.weight", "cls.bias", "box.weight", "box.bias"]
+    with pytest.raises(KeyError):
+        heads["other"]
+
+
+def test_moduledict_setitem_del_pop_update_clear():
+    a, b, c = _linears(3)
+    d = nn.ModuleDict()
+    d["a"] = a
+    d.update([("b", b), ("c", c)])
+    d.update(nn.ModuleDict({"a": c}))  # replaces, keeping its place
+    assert list(d.items()) == [("a", c), ("b", b), ("c", c)]
+    del d["b"]
+    assert d.pop("c") is c and list(d) == ["a"]
+    d.clear()
+    assert len(d) == 0 and list(d.parameters()) == []
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    ([("a", nn.ReLU(), 1)], ValueError, "element #1 has length 3; 2 is required"),
+    ([nn.ReLU()], TypeError, "element #1 should be a \\(key, value\\) pair, got ReLU"),
+    (["ab"], TypeError, "element #1 should be a \\(key, value\\) pair, got str"),
+    (5, TypeError, "ModuleDict.update should be called with an iterable, but got int"),
+])
+def test_moduledict_update_refuses_malformed_pairs_before_changing_anything(bad, error, message):
+    d = nn.ModuleDict({"x": nn.ReLU()})
+    with pytest.raises(error, match=message):
+        d.update([("y", nn.Tanh())] + bad if isinstance(bad, list) else bad)
+    assert list(d) == ["x"]
+
+
+@pytest.mark.parametrize("key, error, message", [
+    ("a.b", KeyError, "contain no '.'"), ("keys", KeyError, "attribute 'keys' already exists"),
+    (1, TypeError, "module name should be a string, got int")])
+def test_moduledict_keys_follow_pytorchs_naming_rules(key, error, message):
+    with pytest.raises(error, match=message):
+        nn.ModuleDict()[key] = nn.ReLU()
+
+
+# ---- ParameterList, ParameterDict ---------------------------------------------------------------
+
+
+def test_parameterlist_wraps_tensors_and_arrays_as_parameters_under_positions():
+    p = nn.Parameter(np.zeros(2))
+    params = nn.ParameterList([p, ag.ones(3), np.ones((2, 2))])
+    assert params[0] is p
+    assert all(type(q) is nn.Parameter and q.requires_grad for q in params)
+    assert [n for n, _ in params.named_parameters()] == ["0", "1", "2"]
+    assert len(params) == 3 and params[-1].shape == (2, 2)
+    with pytest.raises(IndexError, match="ParameterList: index -4 is out of range for 3 entries"):
+        params[-4]
+
+
+def test_parameterlist_inside_a_model_is_trained():
+    class Scales(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scales = nn.ParameterList([np.array([2.0]), np.array([3.0])])
+
+        def forward(self, x):
+            for s in self.scales:
+                x = x * s
+            return x
+
+    model = Scales()
+    assert list(model.state_dict()) == ["scales.0", "scales.1"]
+    model(ag.tensor([1.0])).sum().backward()
+    np.testing.assert_array_equal([s.grad.item() for s in model.scales], [3.0, 2.0])
+
+
+def test_parameterlist_append_extend_setitem_slice():
+    a, b, c = (nn.Parameter(np.full(1, v)) for v in (1.0, 2.0, 3.0))
+    params = nn.ParameterList()
+    assert params.append(a) is params and params.extend([b]) is params
+    params += [c]
+    params[1] = np.array([9.0])
+    assert [q.item() for q in params] == [1.0, 9.0, 3.0]
+    tail = params[1:]
+    assert type(tail) is nn.ParameterList and tail[1] is c and len(tail) == 2
+    with pytest.raises(TypeError, match="ParameterList.extend should be called with an "
+                                        "iterable, but got Tensor"):
+        params.extend(ag.ones(2))
+
+
+def test_parameterlist_refuses_an_integer_tensor_and_stays_the_same_length():
+    params = nn.ParameterList()
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        params.append(np.arange(3))
+    assert len(params) == 0
+
+
+def test_parameterlist_keeps_other_objects_as_they_are():
+    params = nn.ParameterList([ag.ones(1), "note"])
+    assert params[1] == "note" and len(list(params.parameters())) == 1
+
+
+def test_parameterlist_and_dict_reprs_list_each_entry_like_pytorch():
+    params = nn.ParameterList([ag.zeros(2, 3), "x"])
+    assert repr(params) == ("ParameterList(  # 6 parameters\n"
+                            "  (0): Parameter containing: [float32 of size 2x3]\n"
+                            "  (1): Object of type: str\n"
+                            ")")
+    d = nn.ParameterDict({"w": np.zeros(4)})
+    assert repr(d) == ("ParameterDict(  # 4 parameters\n"
+                       "  (w): Parameter containing: [float64 of size 4]\n"
+                       ")")
+    assert repr(nn.ParameterList()) == "ParameterList()"
+
+
+def test_parameterdict_registers_under_its_keys_and_acts_like_a_dict():
+    alpha = nn.Parameter(np.ones(1))
+    d = nn.ParameterDict({"alpha": alpha, "beta": ag.zeros(2)})
+    assert d["alpha"] is alpha and type(d["beta"]) is nn.Parameter
+    assert list(d) == ["alpha", "beta"] and list(d.keys()) == ["alpha", "beta"]
+    assert [v.shape for v in d.values()] == [(1,), (2,)]
+    assert [k for k, _ in d.items()] == ["alpha", "beta"]
+    assert "beta" in d and "gamma" not in d and len(d) == 2
+    assert d.get("gamma") is None and d.get("alpha") is alpha
+    assert [n for n, _ in d.named_parameters()] == ["alpha", "beta"]
+    with pytest.raises(KeyError):
+        d["gamma"]
+
+
+def test_parameterdict_setitem_update_pop_del_clear():
+    d = nn.ParameterDict()
+    d["a"] = np.ones(1)
+    d.update([("b", ag.ones(2)), ("c", "not a tensor")])
+    d["c"] = ag.ones(3)  # an object replaced by a tensor becomes a Parameter
+    d["a"] = "plain"  # and the other way round
+    assert list(d) == ["a", "b", "c"]
+    assert [n for n, _ in d.named_parameters()] == ["b", "c"]
+    assert d.pop("b").shape == (2,) and "b" not in d
+    del d["a"]
+    assert list(d) == ["c"]
+    d.clear()
+    assert len(d) == 0 and list(d.parameters()) == []
+
+
+@pytest.mark.parametrize("key, error, message", [
+    ("a.b", KeyError, "contain no '.'"), ("update", KeyError, "attribute 'update' already"),
+    (0, TypeError, "parameter name should be a string, got int")])
+def test_parameterdict_keys_follow_pytorchs_naming_rules(key, error, message):
+    d = nn.ParameterDict()
+    with pytest.raises(error, match=message):
+        d[key] = ag.ones(1)
+    assert len(d) == 0
+
+
+def test_containers_follow_to_and_optimizers_see_their_parameters():
+    model = nn.ModuleList([nn.Linear(1, 1), nn.ParameterList([np.ones(1, np.float32)])])
+    opt = ag.optim.SGD(model.parameters(), lr=0.5)
+    model.double()
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert len(opt.param_groups[0]["params"]) == 3
+
+
 # ---- Dropout -----------------------------------------------------------------------------------
 
 
@@ -403,9 +710,9 @@ def test_batchnorm_eval_uses_running_stats_and_does_not_update_them():
 def test_batchnorm_counts_training_batches():
     bn = nn.BatchNorm1d(2)
     for _ in range(3):
-        bn(ag.tensor(_batch((4, 2))))
+        bn(ag.tensor(_batch((4, 2))).float())
     bn.eval()
-    bn(ag.tensor(_batch((4, 2))))
+    bn(ag.tensor(_batch((4, 2))).float())
     assert bn.num_batches_tracked.item() == 3 and bn.num_batches_tracked.dtype == np.int64
 
 

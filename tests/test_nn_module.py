@@ -257,16 +257,59 @@ def test_assigning_a_tensor_to_a_buffer_name_keeps_it_a_buffer():
     np.testing.assert_array_equal(m.state_dict()["counts"], [5.0, 6.0])
 
 
-def test_state_dict_values_are_numpy_copies():
+def test_state_dict_values_are_detached_tensors_sharing_memory_with_the_model():
+    """As in PyTorch: a state_dict is a view of the model, not a snapshot."""
     m = WithBuffer()
     state = m.state_dict()
-    saved = {k: v.copy() for k, v in state.items()}
+    assert all(type(v) is ag.Tensor and not v.requires_grad and v.grad_fn is None
+               for v in state.values())
     with ag.no_grad():
         m.fc.weight.data[...] = 7.0
         m.counts.data[...] = 3.0
-    for name, value in state.items():
-        assert isinstance(value, np.ndarray)
-        np.testing.assert_array_equal(value, saved[name])
+    np.testing.assert_array_equal(state["fc.weight"].numpy(), np.full((2, 2), 7.0))
+    np.testing.assert_array_equal(state["counts"].numpy(), [3.0, 3.0])
+
+
+def test_state_dict_keep_vars_gives_the_parameters_and_prefix_prefixes_the_keys():
+    m = nn.Linear(2, 1)
+    state = m.state_dict(keep_vars=True)
+    assert state["weight"] is m.weight and state["bias"] is m.bias
+    assert list(m.state_dict(prefix="head.")) == ["head.weight", "head.bias"]
+
+
+def test_state_dict_is_ordered_module_by_module_like_pytorch():
+    """Each module's parameters, then its buffers, then its children."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+    assert list(model.state_dict()) == [
+        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+        "1.num_batches_tracked", "2.weight", "2.bias"]
+
+
+def test_state_dict_lists_a_shared_parameter_under_every_name_and_loads_it():
+    """PyTorch keeps tied weights under each of their names in a state_dict."""
+    shared = nn.Linear(1, 1)
+    model = nn.Sequential(shared, nn.Tanh(), shared)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    state = {"0.weight": np.array([[2.0]]), "0.bias": np.array([1.0]),
+             "2.weight": np.array([[2.0]]), "2.bias": np.array([1.0])}
+    assert model.load_state_dict(state) == ([], [])
+    np.testing.assert_array_equal(shared.weight.numpy(), [[2.0]])
+
+
+def test_load_state_dict_of_a_models_own_state_dict_is_harmless():
+    m = nn.Linear(2, 2)
+    before = m.weight.numpy().copy()
+    m.load_state_dict(m.state_dict())
+    np.testing.assert_array_equal(m.weight.numpy(), before)
+
+
+def test_load_state_dict_does_not_alias_tensor_values():
+    source, target = nn.Linear(2, 2), nn.Linear(2, 2)
+    target.load_state_dict(source.state_dict())
+    with ag.no_grad():
+        source.weight.data[...] = 5.0
+    assert not np.shares_memory(target.weight.data, source.weight.data)
+    assert not (target.weight.numpy() == 5.0).any()
 
 
 def test_state_dict_keys_are_dotted_parameter_and_buffer_names():
@@ -307,7 +350,7 @@ def test_load_state_dict_accepts_tensors_as_values():
 
 
 def _snapshot(m):
-    return {k: v.copy() for k, v in m.state_dict().items()}
+    return {k: v.numpy().copy() for k, v in m.state_dict().items()}
 
 
 def _assert_unchanged(m, before):
@@ -321,7 +364,7 @@ def test_strict_load_rejects_missing_keys_by_name_and_changes_nothing():
     m = WithBuffer()
     before = _snapshot(m)
     state = {"fc.weight": np.zeros((2, 2), np.float32)}
-    with pytest.raises(ValueError, match=r"missing keys: \['fc.bias', 'counts'\]"):
+    with pytest.raises(ValueError, match=r"missing keys: \['counts', 'fc.bias'\]"):
         m.load_state_dict(state)
     _assert_unchanged(m, before)
 
@@ -352,7 +395,7 @@ def test_non_strict_load_returns_missing_and_unexpected_and_loads_the_rest():
     before = _snapshot(m)
     state = {"fc.weight": np.full((2, 2), 5.0, np.float32), "other": np.zeros(3)}
     missing, unexpected = m.load_state_dict(state, strict=False)
-    assert missing == ["fc.bias", "counts"]
+    assert missing == ["counts", "fc.bias"]  # PyTorch's order: own buffers, then children
     assert unexpected == ["other"]
     np.testing.assert_array_equal(m.fc.weight.numpy(), np.full((2, 2), 5.0))
     np.testing.assert_array_equal(m.fc.bias.numpy(), before["fc.bias"])
@@ -548,3 +591,195 @@ def test_gradient_flows_through_a_replaced_output():
 def test_registering_a_non_callable_hook_is_a_type_error(register):
     with pytest.raises(TypeError, match=f"{register}: expected a callable, got int"):
         getattr(Affine(), register)(3)
+
+
+# ---- plain containers are refused ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, wrapper", [
+    ([nn.Linear(1, 1)], "ModuleList"),
+    ((nn.ReLU(), nn.Tanh()), "ModuleList"),
+    ({"head": nn.Linear(1, 1)}, "ModuleDict"),
+    ([nn.Parameter(np.ones(1))], "ParameterList"),
+    ({"scale": nn.Parameter(np.ones(1))}, "ParameterDict"),
+])
+def test_a_plain_container_of_modules_or_parameters_is_a_type_error_naming_the_fix(value, wrapper):
+    """A deliberate difference: PyTorch silently registers nothing here."""
+    m = nn.Module()
+    with pytest.raises(TypeError, match=rf"'blocks'.*nn\.{wrapper}"):
+        m.blocks = value
+    assert "blocks" not in m.__dict__ and list(m.parameters()) == []
+
+
+def test_plain_containers_without_modules_stay_plain_attributes():
+    m = nn.Module()
+    m.sizes, m.names, m.options = [2, 3], ("a",), {"lr": 0.1}
+    assert m.sizes == [2, 3] and m.names == ("a",) and m.options == {"lr": 0.1}
+
+
+def test_object_setattr_keeps_a_list_of_modules_unregistered_on_purpose():
+    m = nn.Module()
+    object.__setattr__(m, "helpers", [nn.Linear(1, 1)])
+    assert len(m.helpers) == 1 and list(m.parameters()) == []
+
+
+# ---- to / float / double / half ------------------------------------------------------------
+
+
+def test_to_a_dtype_casts_float_parameters_buffers_and_grads_in_place():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    weight = model[0].weight
+    model[0].weight.grad = np.ones((2, 2), np.float32)
+    assert model.to(np.float64) is model
+    assert model[0].weight is weight  # an optimizer holding it keeps working
+    assert weight.dtype == np.float64 and weight.grad.dtype == np.float64
+    assert model[1].running_var.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64  # only floating-point tensors change
+    np.testing.assert_array_equal(weight.grad.numpy(), np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("call", [lambda m: m.to(dtype=np.float64), lambda m: m.double(),
+                                  lambda m: m.to("cpu", np.float64),
+                                  lambda m: m.to(ag.zeros(1, dtype=np.float64))])
+def test_every_way_of_asking_for_float64_gives_float64(call):
+    m = nn.Linear(1, 1)
+    assert call(m) is m and m.weight.dtype == np.float64 and m.bias.dtype == np.float64
+
+
+def test_float_casts_back_to_float32_and_values_survive():
+    m = nn.Linear(1, 1, dtype=np.float64)
+    m.load_state_dict({"weight": np.array([[0.25]]), "bias": np.array([-1.5])})
+    m.float()
+    assert m.weight.dtype == np.float32
+    np.testing.assert_array_equal(m(ag.tensor([[4.0]])).numpy(), [[-0.5]])
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu:0"])
+def test_to_the_cpu_changes_nothing_and_returns_self(device):
+    m = nn.Linear(1, 1)
+    weight = m.weight.data
+    assert m.to(device) is m and m.to(device=device) is m
+    assert m.weight.data is weight
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "mps"])
+def test_to_another_device_is_a_runtime_error_naming_it(device):
+    with pytest.raises(RuntimeError, match=rf"device '{device}' is not available.*CPU only"):
+        nn.Linear(1, 1).to(device)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.half(), r"Module.half: autograd_lite does not train in float16"),
+    (lambda m: m.to(np.float16), r"Module.to: autograd_lite does not train in float16"),
+    (lambda m: m.to(np.int64), r"Module.to: only floating-point dtypes.*got int64"),
+    (lambda m: m.to(dtype=bool), r"only floating-point dtypes.*got bool"),
+])
+def test_unsupported_dtypes_are_type_errors_that_change_nothing(call, message):
+    m = nn.Linear(1, 1)
+    with pytest.raises(TypeError, match=message):
+        call(m)
+    assert m.weight.dtype == np.float32 and m.bias.dtype == np.float32
+
+
+# ---- apply / requires_grad_ ------------------------------------------------------------------
+
+
+def test_apply_visits_children_first_then_self_and_returns_self():
+    inner = nn.Sequential(nn.Linear(1, 1), nn.ReLU())
+    model = nn.Sequential(inner, nn.Tanh())
+    seen = []
+    assert model.apply(seen.append) is model
+    assert seen == [inner[0], inner[1], inner, model[1], model]
+
+
+def test_apply_can_reinitialise_weights():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+
+    def fill(m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.5)
+
+    model.apply(fill)
+    np.testing.assert_array_equal(model[2].weight.numpy(), [[0.5, 0.5]])
+
+
+def test_requires_grad_freezes_and_unfreezes_every_parameter():
+    m = TwoLayer()
+    assert m.requires_grad_(False) is m
+    assert not any(p.requires_grad for p in m.parameters())
+    m.fc2.requires_grad_()
+    assert [name for name, p in m.named_parameters() if p.requires_grad] == [
+        "fc2.weight", "fc2.bias"]
+
+
+# ---- named_modules like PyTorch --------------------------------------------------------------
+
+
+def test_named_modules_takes_pytorchs_arguments_in_pytorchs_order():
+    shared = nn.Linear(1, 1)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert [n for n, _ in model.named_modules(None, "net")] == ["net", "net.0", "net.1"]
+    assert [n for n, _ in model.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert [n for n, _ in model.named_modules(memo={shared})] == ["", "1"]
+
+
+def test_named_parameters_remove_duplicate_false_lists_every_name():
+    shared = nn.Linear(1, 1)
+    model = nn.Sequential(shared, shared)
+    assert [n for n, _ in model.named_parameters(remove_duplicate=False)] == [
+        "0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_a_shared_buffer_is_listed_once():
+    a, b = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+    b.running_mean = a.running_mean
+    names = [n for n, _ in nn.Sequential(a, b).named_buffers()]
+    assert names == ["0.running_mean", "0.running_var", "0.num_batches_tracked",
+                     "1.running_var", "1.num_batches_tracked"]
+
+
+# ---- register_buffer / register_parameter / add_module -------------------------------------
+
+
+def test_non_persistent_buffers_are_buffers_but_not_in_state_dict():
+    m = WithBuffer()
+    m.register_buffer("scratch", ag.zeros(2), persistent=False)
+    assert [n for n, _ in m.named_buffers()] == ["counts", "scratch"]
+    assert list(m.state_dict()) == ["counts", "fc.weight", "fc.bias"]
+    m.load_state_dict(m.state_dict())  # strict: scratch is not expected
+    m.scratch = ag.ones(2)  # a new value keeps it a non-persistent buffer
+    assert "scratch" not in m.state_dict()
+    m.register_buffer("scratch", ag.ones(2))  # registering again makes it persistent
+    assert "scratch" in m.state_dict()
+
+
+@pytest.mark.parametrize("register", [
+    lambda m, name: m.register_buffer(name, ag.zeros(1)),
+    lambda m, name: m.register_parameter(name, nn.Parameter(np.zeros(1))),
+    lambda m, name: m.add_module(name, nn.ReLU()),
+])
+def test_registering_under_a_bad_name_is_pytorchs_error(register):
+    m = TwoLayer()
+    with pytest.raises(KeyError, match="contain no '.'"):
+        register(m, "a.b")
+    with pytest.raises(KeyError, match="non-empty"):
+        register(m, "")
+    with pytest.raises(KeyError, match="attribute 'name' already exists"):
+        register(m, "name")
+    with pytest.raises(TypeError, match="name should be a string, got int"):
+        register(m, 3)
+
+
+def test_register_parameter_and_add_module_refuse_the_wrong_kind():
+    m = nn.Module()
+    with pytest.raises(TypeError, match="cannot register a Tensor as parameter 'w'"):
+        m.register_parameter("w", ag.zeros(1))
+    with pytest.raises(TypeError, match="int is not a Module subclass"):
+        m.add_module("fc", 3)
+    assert list(m.named_parameters()) == [] and list(m.children()) == []
+
+
+def test_a_none_parameter_is_declared_but_absent():
+    m = nn.Linear(2, 1, bias=False)
+    assert m.bias is None and "bias" in m._parameters
+    assert list(m.state_dict()) == ["weight"]

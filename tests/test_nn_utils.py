@@ -63,3 +63,42 @@ def test_clip_grad_value_clamps_each_entry():
     np.testing.assert_array_equal(b.grad.data, [0.1])
     with pytest.raises(ValueError, match="clip_value"):
         nn.utils.clip_grad_value_([a], -1.0)
+
+
+def test_parameters_to_vector_flattens_and_joins_in_order_and_is_differentiable():
+    a = param([[1.0, 2.0], [3.0, 4.0]])
+    b = param([5.0])
+    vec = nn.utils.parameters_to_vector([a, b])
+    assert vec.shape == (5,) and vec.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    (vec * ag.tensor(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))).sum().backward()
+    assert a.grad.tolist() == [[1.0, 2.0], [3.0, 4.0]] and b.grad.tolist() == [5.0]
+    model = nn.Linear(3, 2)                       # weight (2, 3) then bias (2,)
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    assert vec.tolist() == model.weight.data.ravel().tolist() + model.bias.data.tolist()
+
+
+def test_vector_to_parameters_gives_each_parameter_its_slice_as_a_view():
+    a, b = param(np.zeros((2, 2))), param([0.0])
+    vec = ag.tensor(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))   # one more than needed: unused
+    nn.utils.vector_to_parameters(vec, [a, b])
+    assert a.tolist() == [[1.0, 2.0], [3.0, 4.0]] and b.tolist() == [5.0]
+    assert a.requires_grad and a.shape == (2, 2)
+    vec.data[0] = 10.0                            # shares memory, as PyTorch's param.data = ...
+    assert a.data[0, 0] == 10.0
+    nn.utils.vector_to_parameters(nn.utils.parameters_to_vector([b, a]) * 0, [a, b])
+    assert a.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_vector_to_parameters_refuses_bad_input():
+    a = param([0.0, 0.0])
+    with pytest.raises(TypeError, match="vector_to_parameters: expected a Tensor"):
+        nn.utils.vector_to_parameters([1.0, 2.0], [a])
+    with pytest.raises(ValueError, match="1-D"):
+        nn.utils.vector_to_parameters(ag.zeros(1, 2), [a])
+    with pytest.raises(ValueError, match="vec has 1 entries, the parameters need 2"):
+        nn.utils.vector_to_parameters(ag.zeros(1), [a])
+    with pytest.raises(TypeError, match="parameters_to_vector: parameter 1 is a list"):
+        nn.utils.parameters_to_vector([a, [1.0]])
+    with pytest.raises(ValueError, match="no parameters"):
+        nn.utils.parameters_to_vector([])
+    assert a.tolist() == [0.0, 0.0]

@@ -1,5 +1,7 @@
-"""optim.lr_scheduler: each scheduler's lr sequence against its closed form, ReduceLROnPlateau's
-thresholds, modes, cooldown and floor, argument checks, and state_dict round trips."""
+"""optim.lr_scheduler: each scheduler's lr sequence against its closed form or a sequence worked
+out by hand from PyTorch's formulas, ReduceLROnPlateau's thresholds, modes, cooldown and floor,
+OneCycleLR's momentum cycling, SequentialLR's hand-overs, argument checks, and state_dict round
+trips."""
 
 import math
 
@@ -12,8 +14,13 @@ from autograd_lite import optim
 from autograd_lite.optim.lr_scheduler import (
     CosineAnnealingLR,
     ExponentialLR,
+    LambdaLR,
+    LinearLR,
     LRScheduler,
+    MultiStepLR,
+    OneCycleLR,
     ReduceLROnPlateau,
+    SequentialLR,
     StepLR,
 )
 
@@ -131,10 +138,18 @@ SCHEDULERS = [
     lambda opt: ExponentialLR(opt, gamma=0.9),
     lambda opt: CosineAnnealingLR(opt, T_max=7, eta_min=0.01),
     lambda opt: ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1),
+    lambda opt: LambdaLR(opt, [lambda e: 0.9**e, lambda e: 1 / (e + 1)]),
+    lambda opt: MultiStepLR(opt, milestones=[2, 5, 7], gamma=0.5),
+    lambda opt: LinearLR(opt, start_factor=0.2, total_iters=6),
+    lambda opt: OneCycleLR(opt, max_lr=[1.0, 0.5], total_steps=10),
+    lambda opt: SequentialLR(opt, [LinearLR(opt, 0.5, total_iters=3), ExponentialLR(opt, 0.8)],
+                             milestones=[5]),
 ]
 
 
-@pytest.mark.parametrize("make", SCHEDULERS, ids=["StepLR", "ExponentialLR", "Cosine", "Plateau"])
+@pytest.mark.parametrize("make", SCHEDULERS, ids=[
+    "StepLR", "ExponentialLR", "Cosine", "Plateau", "LambdaLR", "MultiStepLR", "LinearLR",
+    "OneCycleLR", "SequentialLR"])
 def test_scheduler_state_dict_round_trip_continues_exactly(make):
     metrics = [1.0, 0.9, 0.95, 0.97, 0.8, 0.85, 0.9, 0.91, 0.92, 0.93]
     opt = sgd_with_lrs(1.0, 0.1)
@@ -206,4 +221,184 @@ def test_errors_name_the_schedulers_own_class():
     ]
     for make, error, match in cases:
         with pytest.raises(error, match=f"^{match}"):
+            make()
+
+
+# ---- LambdaLR, MultiStepLR, LinearLR ---------------------------------------------------------
+
+
+def test_lambda_lr_is_the_initial_lr_times_the_lambda_one_per_group():
+    opt = sgd_with_lrs(1.0, 0.5)
+    seen = lr_sequence(LambdaLR(opt, [lambda e: 1 / (e + 1), lambda e: 0.5**e]), 3)
+    assert seen == [[1.0, 0.5], [1 / 2, 0.25], [1 / 3, 0.125], [1 / 4, 0.0625]]
+    seen = lr_sequence(LambdaLR(sgd_with_lrs(2.0, 4.0), lambda e: e + 1), 2)   # one for all
+    assert seen == [[2.0, 4.0], [4.0, 8.0], [6.0, 12.0]]
+
+
+def test_lambda_lr_state_dict_keeps_a_callable_objects_attributes_and_skips_functions():
+    class Warmup:
+        def __init__(self, epochs):
+            self.epochs = epochs
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.epochs)
+
+    sched = LambdaLR(sgd_with_lrs(1.0, 1.0), [Warmup(4), lambda e: 1.0])
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"epochs": 4}, None]
+    other = LambdaLR(sgd_with_lrs(1.0, 1.0), [Warmup(10), lambda e: 2.0])
+    kept = other.lr_lambdas
+    other.load_state_dict(state)
+    assert other.lr_lambdas == kept and kept[0].epochs == 4   # the objects stay, updated
+
+
+def test_multistep_lr_multiplies_by_gamma_at_each_milestone():
+    seen = lr_sequence(MultiStepLR(sgd_with_lrs(1.0), milestones=[2, 5], gamma=0.1), 6)
+    np.testing.assert_allclose(seen, [[1.0], [1.0], [0.1], [0.1], [0.1], [0.01], [0.01]])
+    # unsorted milestones are fine; one given twice multiplies twice
+    seen = lr_sequence(MultiStepLR(sgd_with_lrs(1.0), milestones=[5, 2, 5], gamma=0.5), 6)
+    assert seen == [[1.0], [1.0], [0.5], [0.5], [0.5], [0.125], [0.125]]
+
+
+def test_linear_lr_warms_up_linearly_then_holds():
+    seen = lr_sequence(LinearLR(sgd_with_lrs(2.0), start_factor=0.25, total_iters=3), 5)
+    np.testing.assert_allclose(seen, [[0.5], [1.0], [1.5], [2.0], [2.0], [2.0]], rtol=1e-12)
+    # PyTorch's defaults: start_factor=1/3, end_factor=1, total_iters=5
+    seen = lr_sequence(LinearLR(sgd_with_lrs(3.0)), 6)
+    np.testing.assert_allclose(seen, [[1.0], [1.4], [1.8], [2.2], [2.6], [3.0], [3.0]],
+                               rtol=1e-12)
+    seen = lr_sequence(LinearLR(sgd_with_lrs(1.0), 1.0, end_factor=0.0, total_iters=4), 5)
+    np.testing.assert_allclose(seen, [[1.0], [0.75], [0.5], [0.25], [0.0], [0.0]], atol=1e-15)
+
+
+def test_a_scheduler_created_after_another_starts_from_the_initial_lr():
+    """base_lrs are the lrs the optimizer had when its first scheduler came (PyTorch's
+    initial_lr), not the warm-up's current lr."""
+    opt = sgd_with_lrs(1.0)
+    LinearLR(opt, start_factor=0.1, total_iters=2)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
+    assert ExponentialLR(opt, gamma=0.5).base_lrs == [1.0]
+
+
+# ---- OneCycleLR ------------------------------------------------------------------------------
+
+
+def one_cycle(opt, steps, **options):
+    """(lrs, momentums) of group 0 at each step, from creation to ``steps`` steps."""
+    sched = OneCycleLR(opt, **options)
+    key = "betas" if "betas" in opt.defaults else "momentum"
+    moment = (lambda: opt.param_groups[0]["betas"][0]) if key == "betas" \
+        else (lambda: opt.param_groups[0]["momentum"])
+    lrs, moms = [sched.get_last_lr()[0]], [moment()]
+    for _ in range(steps):
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+        moms.append(moment())
+    return lrs, moms
+
+
+def test_one_cycle_cos_rises_then_anneals_and_cycles_momentum_the_other_way():
+    # total 5, pct_start 0.4: up over steps 0..1, then down over 1..4 (angles of pi/3);
+    # lr from 1/4 to 1 to 1/4/2.5 = 0.1; momentum from 0.95 to 0.85 and back
+    opt = optim.SGD([param([0.0])], lr=0.1, momentum=0.9)
+    lrs, moms = one_cycle(opt, 4, max_lr=1.0, total_steps=5, pct_start=0.4, div_factor=4.0,
+                          final_div_factor=2.5)
+    np.testing.assert_allclose(lrs, [0.25, 1.0, 0.775, 0.325, 0.1], rtol=1e-12)
+    np.testing.assert_allclose(moms, [0.95, 0.85, 0.875, 0.925, 0.95], rtol=1e-12)
+
+
+def test_one_cycle_defaults_and_adams_beta1():
+    # div_factor 25, final_div_factor 1e4, pct_start 0.3 (up over steps 0..2), cos, momentum
+    # between 0.85 and 0.95 in beta1 (beta2 kept)
+    opt = optim.Adam([param([0.0])], lr=123.0)
+    lrs, moms = one_cycle(opt, 9, max_lr=2.5, total_steps=10)
+    assert lrs[:3] == pytest.approx([0.1, 1.3, 2.5])
+    assert lrs[9] == pytest.approx(1e-5)
+    assert moms[0] == pytest.approx(0.95) and moms[2] == pytest.approx(0.85)
+    assert moms[9] == pytest.approx(0.95) and opt.param_groups[0]["betas"][1] == 0.999
+
+
+def test_one_cycle_linear_three_phase():
+    opt = optim.SGD([param([0.0])], lr=0.1)
+    lrs, moms = one_cycle(opt, 9, max_lr=1.0, total_steps=10, anneal_strategy="linear",
+                          three_phase=True, div_factor=4.0, final_div_factor=2.5)
+    expected = [0.25, 0.625, 1.0, 0.625, 0.25, 0.22, 0.19, 0.16, 0.13, 0.1]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
+    # SGD made without momentum gets it (PyTorch's behaviour): down, back up, then held
+    np.testing.assert_allclose(moms, [0.95, 0.9, 0.85, 0.9, 0.95] + [0.95] * 5, rtol=1e-12)
+
+
+def test_one_cycle_may_step_total_steps_times_then_refuses():
+    opt = sgd_with_lrs(1.0)
+    sched = OneCycleLR(opt, max_lr=1.0, epochs=2, steps_per_epoch=2, cycle_momentum=False,
+                       anneal_strategy="linear", pct_start=0.5, div_factor=2.0,
+                       final_div_factor=5.0)
+    # total 4 steps: up over 0..1, down to 0.1 over 1..3; step 4 extrapolates, as PyTorch
+    np.testing.assert_allclose(lr_sequence(sched, 4), [[0.5], [1.0], [0.55], [0.1], [-0.35]])
+    with pytest.raises(ValueError, match="OneCycleLR: Tried to step 5 times.*total steps is 4"):
+        sched.step()
+
+
+def test_one_cycle_without_cycle_momentum_leaves_momentum_alone_and_its_lr_is_the_base():
+    opt = optim.SGD([param([0.0])], lr=0.1, momentum=0.5)
+    one_cycle(opt, 3, max_lr=1.0, total_steps=3, cycle_momentum=False)
+    assert opt.param_groups[0]["momentum"] == 0.5
+    opt = sgd_with_lrs(7.0)
+    OneCycleLR(opt, max_lr=2.5, total_steps=10)
+    assert ExponentialLR(opt, gamma=0.5).base_lrs == [0.1]   # PyTorch's initial_lr is max/25
+
+
+# ---- SequentialLR ----------------------------------------------------------------------------
+
+
+def test_sequential_lr_hands_over_at_the_milestones_from_the_initial_lr():
+    opt = sgd_with_lrs(1.0, 2.0)
+    warmup = LinearLR(opt, start_factor=0.5, total_iters=2)
+    cosine = CosineAnnealingLR(opt, T_max=2)
+    seen = lr_sequence(SequentialLR(opt, [warmup, cosine], milestones=[2]), 4)
+    np.testing.assert_allclose(seen, [[0.5, 1], [0.75, 1.5], [1, 2], [0.5, 1], [0, 0]], atol=1e-15)
+
+
+def test_sequential_lr_restarts_each_scheduler_at_its_epoch_zero():
+    opt = sgd_with_lrs(1.0)
+    first = ExponentialLR(opt, gamma=0.5)
+    second = MultiStepLR(opt, milestones=[1], gamma=0.1)
+    third = StepLR(opt, step_size=1, gamma=0.5)
+    sched = SequentialLR(opt, [first, second, third], milestones=[2, 4])
+    seen = lr_sequence(sched, 6)
+    np.testing.assert_allclose(seen, [[1.0], [0.5], [1.0], [0.1], [1.0], [0.5], [0.25]])
+    assert (first.last_epoch, second.last_epoch, third.last_epoch) == (1, 1, 2)
+
+
+# ---- argument checks -------------------------------------------------------------------------
+
+
+def test_new_scheduler_arguments_are_checked():
+    opt = sgd_with_lrs(1.0, 0.1)
+    adagrad = optim.Adagrad([param([0.0])])
+    other = sgd_with_lrs(1.0, 0.1)
+    cases = [
+        (lambda: LambdaLR(opt, [lambda e: 1.0]), ValueError, "expected 2 lr_lambda values"),
+        (lambda: LambdaLR(opt, 0.5), TypeError, "lr_lambda must be a function"),
+        (lambda: MultiStepLR(opt, milestones=[2, 2.5]), ValueError, "milestone"),
+        (lambda: LinearLR(opt, start_factor=0), ValueError, "Starting multiplicative factor"),
+        (lambda: LinearLR(opt, end_factor=1.5), ValueError, "Ending multiplicative factor"),
+        (lambda: LinearLR(opt, total_iters=0), ValueError, "total_iters"),
+        (lambda: OneCycleLR(opt, 1.0), ValueError, "either total_steps OR"),
+        (lambda: OneCycleLR(opt, 1.0, total_steps=0), ValueError, "total_steps"),
+        (lambda: OneCycleLR(opt, 1.0, epochs=2, steps_per_epoch=1.5), ValueError, "steps_per"),
+        (lambda: OneCycleLR(opt, 1.0, 10, pct_start=1), ValueError, "pct_start"),
+        (lambda: OneCycleLR(opt, 1.0, 10, anneal_strategy="exp"), ValueError, "'cos' or"),
+        (lambda: OneCycleLR(opt, [1.0], 10), ValueError, "expected 2 max_lr values"),
+        (lambda: OneCycleLR(adagrad, 1.0, 10), ValueError, "momentum or beta1"),
+        (lambda: OneCycleLR("opt", 1.0, 10), TypeError, "expected an Optimizer"),
+        (lambda: SequentialLR(opt, [], []), ValueError, "at least one scheduler"),
+        (lambda: SequentialLR(opt, [StepLR(opt, 1)] * 2, []), ValueError, "one more than"),
+        (lambda: SequentialLR(opt, [StepLR(opt, 1)] * 3, [3, 2]), ValueError, "increasing"),
+        (lambda: SequentialLR(opt, [ReduceLROnPlateau(opt)], []), ValueError, "ReduceLROn"),
+        (lambda: SequentialLR(opt, [StepLR(other, 1)], []), ValueError, "same optimizer"),
+        (lambda: SequentialLR(opt, ["StepLR"], []), TypeError, "not an LRScheduler"),
+    ]
+    for make, error, match in cases:
+        with pytest.raises(error, match=match):
             make()

@@ -18,14 +18,14 @@ def test_shape_ndim_size_and_dtype_describe_the_underlying_array():
     t = ag.tensor(data)
     assert t.shape == (2, 3, 4)
     assert t.ndim == 3 and t.dim() == 3
-    assert t.size == 24 and t.numel() == 24
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.numel() == 24
     assert t.dtype == np.float32
     assert len(t) == 2
 
 
 def test_a_zero_dimensional_tensor_has_empty_shape_and_no_len():
     t = ag.tensor(2.5)
-    assert t.shape == () and t.ndim == 0 and t.size == 1
+    assert t.shape == () and t.ndim == 0 and t.size() == () and t.numel() == 1
     with pytest.raises(TypeError):
         len(t)
 
@@ -657,15 +657,16 @@ def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
     assert z.grad is None  # not retained
 
 
-def test_pytorch_dim_and_keepdim_work_where_they_mean_numpys_axis_and_keepdims():
+def test_pytorch_dim_and_keepdim_work_beside_numpys_axis_and_keepdims():
     data = np.arange(6.0).reshape(2, 3)
     t = ag.tensor(data)
     np.testing.assert_allclose(t.sum(dim=0).numpy(), data.sum(axis=0))
     assert t.mean(dim=1, keepdim=True).shape == (2, 1)
     np.testing.assert_allclose(t.softmax(dim=0).numpy().sum(axis=0), [1.0, 1.0, 1.0], rtol=1e-6)
     assert t.argmax(dim=1).tolist() == [2, 2]
-    with pytest.raises(TypeError):
-        t.max(dim=1)  # PyTorch returns (values, indices) there: not silently something else
+    values, indices = t.max(dim=1)  # PyTorch's (values, indices), whichever spelling
+    assert values.tolist() == [2.0, 5.0] and indices.tolist() == [2, 2]
+    assert t.max(axis=1).values.tolist() == [2.0, 5.0]
 
 
 def test_repr_shows_four_decimals_like_pytorch():

@@ -209,7 +209,7 @@ class Snapshots:
         self.states = []
 
     def on_epoch_end(self, epoch, logs, model):
-        self.states.append(model.state_dict())
+        self.states.append({k: v.clone() for k, v in model.state_dict().items()})
 
 
 def test_early_stopping_stops_after_patience_and_restores_the_best_weights():

@@ -11,6 +11,10 @@ from .layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
     ReLU,
     Sequential,
     Sigmoid,
@@ -31,7 +35,8 @@ from .module import Module, Parameter
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter",
-    "Linear", "Identity", "Flatten", "Sequential", "Dropout", "BatchNorm1d",
+    "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "Dropout", "BatchNorm1d",
     "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss",

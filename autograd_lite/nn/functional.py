@@ -1,7 +1,8 @@
 """nn.functional: activations, layers and losses as functions, with PyTorch's names.
 
-Everything is composed from the engine's ops, so gradients come from the chain rule; the two
-exceptions are registered primitives, checked by the registry test like every op: binary
+Everything is composed from the engine's ops, so gradients come from the chain rule; each such
+function is declared ``@composite`` with the hints (kind, domain, values to draw, kinks) that let
+the registry test gradcheck it like an op. The two exceptions are registered primitives: binary
 cross-entropy on probabilities (its log must be clamped, and only a fused rule keeps the gradient
 finite there), and cross-entropy of logits against class labels (softmax - one_hot in one step,
 the loss of every classifier, where a dozen small ops would cost more than the layers).
@@ -54,11 +55,13 @@ def gelu(x, approximate: str = "none"):
 
 @composite(kind="softmax")
 def softmax(x, dim: int = -1):
+    """exp(x) / sum(exp(x)) along ``dim``."""
     return _ops.softmax(x, dim)
 
 
 @composite(kind="softmax")
 def log_softmax(x, dim: int = -1):
+    """log(softmax(x)) along ``dim``, computed without overflow."""
     return _ops.log_softmax(x, dim)
 
 
@@ -126,7 +129,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, -1) + (1,) * (x.ndim - 2)
     if training:
-        n = x.size // x.shape[1]
+        n = x.numel() // x.shape[1]
         if n < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per feature in training, "
                              f"got input of shape {x.shape}")

@@ -1,18 +1,50 @@
-"""Layers: Linear, Sequential, Flatten, Identity, Dropout, BatchNorm1d and activation modules.
-Each forward is a call into ``functional``; the modules hold parameters and settings."""
+"""Layers: Linear, Sequential, Flatten, Identity, Dropout, BatchNorm1d and activation modules,
+and the containers ModuleList, ModuleDict, ParameterList and ParameterDict. Each forward is a
+call into ``functional``; the modules hold parameters and settings."""
 
 from __future__ import annotations
 
 import math
+import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from .. import creation
 from .. import ops as _ops
+from .._tensor import Tensor, as_array
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+
+
+def _check_input_dtype(layer, x, name, reference):
+    """Refuse an input whose dtype differs from the layer's ``reference`` tensor (numpy would
+    silently upcast; PyTorch raises), or that is not floating-point at all."""
+    dtype = as_array(x).dtype
+    want = reference.dtype if reference is not None else dtype
+    if dtype == want and dtype.kind == "f":
+        return
+    kind = type(layer).__name__
+    if reference is None:
+        raise RuntimeError(f"{kind}: input is {dtype}, a floating-point input is required; "
+                           "convert it with x.float()")
+    fix = "x.float()" if want == np.float32 else "x.double()"
+    layer_fix = {"float32": " or the layer with model.float()",
+                 "float64": " or the layer with model.double()"}.get(str(dtype), "")
+    raise RuntimeError(f"{kind}: input is {dtype} but the layer's {name} is {want}; convert the "
+                       f"input with {fix}{layer_fix}")
+
+
+def _position(container, i, what):
+    """``i`` as a position 0..len-1 in ``container``, counting from the end when negative."""
+    i = operator.index(i)
+    n = len(container)
+    if not -n <= i < n:
+        raise IndexError(f"{type(container).__name__}: index {i} is out of range for {n} "
+                         f"{what}")
+    return i % n
 
 
 class Linear(Module):
@@ -34,6 +66,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        _check_input_dtype(self, x, "weight", self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -90,10 +123,7 @@ class Sequential(Module):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return Sequential(OrderedDict(list(self._modules.items())[i]))
-        items = list(self._modules.values())
-        if not -len(items) <= i < len(items):
-            raise IndexError(f"Sequential: index {i} is out of range for {len(items)} modules")
-        return items[i]
+        return list(self._modules.values())[_position(self, i, "modules")]
 
     def __len__(self):
         return len(self._modules)
@@ -110,6 +140,301 @@ class Sequential(Module):
                              "Sequential instead")
         setattr(self, name, module)
         return self
+
+
+# ---- containers --------------------------------------------------------------------------------
+
+
+class ModuleList(Module):
+    """A list of modules registered under ``"0"``, ``"1"``, ... (so ``layers.0.weight`` is in
+    ``named_parameters()`` and ``state_dict()``); indexes, slices, iterates, appends, extends,
+    inserts and deletes like a list, renumbering after a change. It has no forward.
+
+    >>> layers = ag.nn.ModuleList([ag.nn.Linear(2, 2) for _ in range(2)])
+    >>> layers.append(ag.nn.ReLU())
+    ModuleList(  # 12 parameters
+      (0): Linear(in_features=2, out_features=2, bias=True)  # 6 parameters
+      (1): Linear(in_features=2, out_features=2, bias=True)  # 6 parameters
+      (2): ReLU()
+    )
+    >>> len(layers), [name for name, _ in layers.named_parameters()][:2]
+    (3, ['0.weight', '0.bias'])
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return type(self)(list(self._modules.values())[i])
+        return self._modules[str(_position(self, i, "modules"))]
+
+    def __setitem__(self, i, module: Module):
+        self.add_module(str(_position(self, i, "modules")), module)
+
+    def __delitem__(self, i):
+        modules = list(self._modules.values())
+        del modules[i if isinstance(i, slice) else _position(self, i, "modules")]
+        self._renumber(modules)
+
+    def _renumber(self, modules):
+        # keys stay "0".."n-1", as PyTorch keeps them after a deletion or insertion
+        self._modules.clear()
+        self._modules.update((str(k), m) for k, m in enumerate(modules))
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of ``modules``."""
+        _check_iterable(self, "extend", modules)
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before ``index`` (as ``list.insert``)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        modules = list(self._modules.values())
+        modules.insert(operator.index(index), module)
+        self._renumber(modules)
+
+    def pop(self, key: int | slice):
+        """Remove and return the module (or ModuleList, for a slice) at ``key``."""
+        value = self[key]
+        del self[key]
+        return value
+
+
+class _Dict(Module):
+    # what ModuleDict and ParameterDict share: a dict's methods over the keys of _ordered()
+
+    def _ordered(self) -> dict:
+        raise NotImplementedError
+
+    def __len__(self):
+        return len(self._ordered())
+
+    def __iter__(self):
+        return iter(self._ordered())
+
+    def __contains__(self, key):
+        return key in self._ordered()
+
+    def keys(self):
+        return self._ordered().keys()
+
+    def values(self):
+        return (self[k] for k in self._ordered())
+
+    def items(self):
+        return ((k, self[k]) for k in self._ordered())
+
+    def update(self, values) -> None:
+        """Add or replace entries from a mapping or an iterable of (key, value) pairs."""
+        for key, value in _pairs(self, values):
+            self[key] = value
+
+    def pop(self, key: str):
+        """Remove and return the value under ``key``."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
+
+class ModuleDict(_Dict):
+    """A dict of modules registered under their keys (``blocks.encoder.weight``), in insertion
+    order; indexes, iterates over keys, and has ``keys``, ``values``, ``items``, ``update``,
+    ``pop`` and ``clear`` like a dict. It has no forward.
+
+    >>> heads = ag.nn.ModuleDict({"cls": ag.nn.Linear(4, 3), "box": ag.nn.Linear(4, 2)})
+    >>> list(heads), "cls" in heads, heads["box"].out_features
+    (['cls', 'box'], True, 2)
+    >>> [name for name, _ in heads.named_parameters()]
+    ['cls.weight', 'cls.bias', 'box.weight', 'box.bias']
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _ordered(self):
+        return self._modules
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+
+class ParameterList(Module):
+    """A list of Parameters registered under ``"0"``, ``"1"``, ...; a Tensor or array put in
+    becomes a Parameter (other objects are kept as they are, as in PyTorch). Indexes, slices,
+    iterates, appends and extends like a list.
+
+    >>> params = ag.nn.ParameterList([ag.zeros(2, 3), ag.ones(3)])
+    >>> params
+    ParameterList(  # 9 parameters
+      (0): Parameter containing: [float32 of size 2x3]
+      (1): Parameter containing: [float32 of size 3]
+    )
+    >>> [name for name, _ in params.named_parameters()], params[-1].requires_grad
+    (['0', '1'], True)
+    """
+
+    def __init__(self, values: Iterable | None = None):
+        super().__init__()
+        object.__setattr__(self, "_size", 0)
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return type(self)(list(self)[i])
+        return getattr(self, str(_position(self, i, "entries")))
+
+    def __setitem__(self, i, value) -> None:
+        setattr(self, str(_position(self, i, "entries")), _as_parameter(value))
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __iadd__(self, values: Iterable) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value) -> ParameterList:
+        """Add ``value`` at the end (a Tensor or array becomes a Parameter)."""
+        setattr(self, str(len(self)), _as_parameter(value))
+        object.__setattr__(self, "_size", self._size + 1)
+        return self
+
+    def extend(self, values: Iterable) -> ParameterList:
+        """Append each of ``values``."""
+        _check_iterable(self, "extend", values)
+        for value in values:
+            self.append(value)
+        return self
+
+    def _repr_lines(self) -> list[str]:
+        return [_entry_line(i, value) for i, value in enumerate(self)]
+
+
+class ParameterDict(_Dict):
+    """A dict of Parameters registered under their keys, in insertion order; a Tensor or array
+    put in becomes a Parameter (other objects are kept as they are, as in PyTorch). Indexes,
+    iterates over keys, and has ``keys``, ``values``, ``items``, ``get``, ``update``, ``pop``
+    and ``clear`` like a dict.
+
+    >>> scales = ag.nn.ParameterDict({"alpha": ag.ones(1), "beta": ag.zeros(2)})
+    >>> list(scales.keys()), "beta" in scales, scales["beta"].shape
+    (['alpha', 'beta'], True, (2,))
+    >>> scales
+    ParameterDict(  # 3 parameters
+      (alpha): Parameter containing: [float32 of size 1]
+      (beta): Parameter containing: [float32 of size 2]
+    )
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        object.__setattr__(self, "_keys", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        value = _as_parameter(value)
+        if key not in self._keys:
+            self._check_name("parameter", key, self._parameters)
+        setattr(self, key, value)
+        self._keys[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def _ordered(self):
+        return self._keys
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def _repr_lines(self) -> list[str]:
+        return [_entry_line(key, value) for key, value in self.items()]
+
+
+def _as_parameter(value):
+    """A Tensor or numpy array as a Parameter (PyTorch wraps Tensors); anything else as is."""
+    if isinstance(value, (Tensor, np.ndarray)) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _entry_line(key, value) -> str:
+    """One line of a ParameterList/ParameterDict repr, as PyTorch writes it."""
+    if isinstance(value, Tensor):
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        size = "x".join(str(n) for n in value.shape)
+        return f"({key}): {kind} containing: [{value.dtype} of size {size}]"
+    return f"({key}): Object of type: {type(value).__name__}"
+
+
+def _check_iterable(container, method, values):
+    if not isinstance(values, Iterable) or isinstance(values, (Tensor, np.ndarray)):
+        raise TypeError(f"{type(container).__name__}.{method} should be called with an "
+                        f"iterable, but got {type(values).__name__}")
+
+
+def _pairs(container, values):
+    """The (key, value) pairs of a mapping, a ModuleDict/ParameterDict or an iterable of pairs,
+    all checked before anything is added."""
+    if isinstance(values, (Mapping, ModuleDict, ParameterDict)):
+        return list(values.items())
+    _check_iterable(container, "update", values)
+    pairs = []
+    for j, pair in enumerate(values):
+        if not isinstance(pair, Iterable) or isinstance(pair, str):
+            raise TypeError(f"{type(container).__name__}.update: element #{j} should be a "
+                            f"(key, value) pair, got {type(pair).__name__}")
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(f"{type(container).__name__}.update: element #{j} has length "
+                             f"{len(pair)}; 2 is required")
+        pairs.append(pair)
+    return pairs
 
 
 class Dropout(Module):
@@ -160,6 +485,10 @@ class BatchNorm1d(Module):
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, "
                              f"{self.num_features}) or (N, {self.num_features}, L), got {x.shape}")
+        if self.affine:
+            _check_input_dtype(self, x, "weight", self.weight)
+        else:
+            _check_input_dtype(self, x, "running_mean", self.running_mean)
         use_batch = self.training or not self.track_running_stats
         momentum = self.momentum
         if self.training and self.track_running_stats:

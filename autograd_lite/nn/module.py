@@ -13,6 +13,8 @@ import numpy as np
 
 from .._tensor import RemovableHandle, Tensor, as_array
 
+_TRAINABLE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 class Parameter(Tensor):
     """A Tensor that is a module's learnable weight: requires grad by default."""
@@ -52,6 +54,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
         # forward hooks, in registration order: ("pre", hook) and ("post", hook) entries in one
         # list, so calling a module without hooks costs a single emptiness check
@@ -60,15 +63,30 @@ class Module:
     # --- attribute registration ---------------------------------------------------------------
 
     def __setattr__(self, name, value):
+        """Register a Parameter or Module by its attribute name. Unlike PyTorch, which silently
+        registers nothing, a plain list/tuple/dict holding Modules or Parameters is a TypeError
+        pointing to ModuleList/ModuleDict (ParameterList/ParameterDict).
+
+        >>> class Bad(ag.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.layers = [ag.nn.Linear(2, 2)]
+        >>> Bad()
+        Traceback (most recent call last):
+        TypeError: cannot assign a plain list holding Modules to 'layers': ...
+        """
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign '{name}' before Module.__init__() is called: "
                                  "call super().__init__() first in your __init__")
+        if isinstance(value, (list, tuple, dict)):
+            _refuse_plain_container(name, value)
         if name in self._buffers and not isinstance(value, Parameter) and (
                 value is None or isinstance(value, Tensor)):
             self._buffers[name] = value  # a new value for a buffer stays a buffer, as in PyTorch
             return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
         if isinstance(value, (Parameter, Module)):
             self.__dict__.pop(name, None)  # else an old plain attribute would shadow it
             registry = self._parameters if isinstance(value, Parameter) else self._modules
@@ -88,21 +106,66 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
+                self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, tensor) -> None:
-        """Register non-learnable state (e.g. BatchNorm's running mean) saved in state_dict."""
+    def _check_name(self, kind, name, registry):
+        # PyTorch's checks on a name to register, with its error types
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{kind} name must be non-empty and contain no '.', got {name!r}")
+        if name not in registry and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Register non-learnable state (e.g. BatchNorm's running mean), saved in state_dict
+        unless ``persistent=False``; a numpy array is wrapped in a Tensor.
+
+        >>> m = ag.nn.Module()
+        >>> m.register_buffer("steps", ag.zeros(1))
+        >>> m.register_buffer("scratch", ag.zeros(2), persistent=False)
+        >>> list(m.state_dict()), [name for name, _ in m.named_buffers()]
+        (['steps'], ['steps', 'scratch'])
+        """
+        self._check_name("buffer", name, self._buffers)
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor if tensor is None or isinstance(tensor, Tensor) \
             else Tensor(np.asarray(tensor))
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+        """Register ``param`` (or None: a declared but absent parameter, like ``bias=False``).
+
+        >>> m = ag.nn.Module()
+        >>> m.register_parameter("bias", None)
+        >>> m.bias is None, list(m.state_dict())
+        (True, [])
+        """
+        self._check_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot register a {type(param).__name__} as parameter '{name}' "
+                            "(a Parameter or None is required)")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` under ``name`` (which need not be an identifier, e.g. ``"0"``).
+
+        >>> m = ag.nn.Module()
+        >>> m.add_module("0", ag.nn.Linear(1, 1))
+        >>> [name for name, _ in m.named_parameters()]
+        ['0.weight', '0.bias']
+        """
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name("module", name, self._modules)
+        self.__dict__.pop(name, None)
+        self._modules[name] = module
 
     # --- calling ------------------------------------------------------------------------------
 
@@ -167,16 +230,28 @@ class Module:
 
     # --- traversal ----------------------------------------------------------------------------
 
-    def named_modules(self, prefix: str = "", memo=None):
-        """(dotted name, module) for this module and every sub-module, each once."""
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True):
+        """(dotted name, module) for this module and every sub-module, depth first; a module
+        already in ``memo`` (or seen before, with ``remove_duplicate``) is skipped.
+
+        >>> shared = ag.nn.Linear(1, 1)
+        >>> model = ag.nn.Sequential(shared, ag.nn.ReLU(), shared)
+        >>> [name for name, _ in model.named_modules(prefix="net")]
+        ['net', 'net.0', 'net.1']
+        >>> [name for name, _ in model.named_modules(remove_duplicate=False)]
+        ['', '0', '1', '2']
+        """
         memo = set() if memo is None else memo
-        if id(self) in memo:
+        if self in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
@@ -191,28 +266,34 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True):
-        """(dotted name, Parameter), e.g. ``layers.0.weight``; a shared Parameter appears once."""
+    def _named_members(self, registry, prefix, recurse, remove_duplicate):
+        # (dotted name, tensor) from each module's ``registry``; a shared tensor once
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
         for module_name, module in modules:
-            for name, p in module._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{module_name}.{name}" if module_name else name), p
+            for name, t in getattr(module, registry).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{module_name}.{name}" if module_name else name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True):
+        """(dotted name, Parameter), e.g. ``layers.0.weight``; a shared Parameter appears once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = ""):
-        for module_name, module in self.named_modules(prefix):
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), b
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True):
+        """(dotted name, buffer), persistent or not; a shared buffer appears once."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # --- modes and gradients ------------------------------------------------------------------
@@ -227,6 +308,89 @@ class Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every child (recursively), then on self; returns self.
+
+        >>> model = ag.nn.Sequential(ag.nn.Linear(2, 2), ag.nn.ReLU())
+        >>> seen = []
+        >>> model.apply(lambda m: seen.append(type(m).__name__)) is model
+        True
+        >>> seen
+        ['Linear', 'ReLU', 'Sequential']
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (e.g. False to freeze them); returns self.
+
+        >>> layer = ag.nn.Linear(2, 1).requires_grad_(False)
+        >>> [p.requires_grad for p in layer.parameters()]
+        [False, False]
+        """
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def to(self, device=None, dtype=None, non_blocking: bool = False) -> Module:
+        """Cast the floating-point parameters and buffers in place (``to(np.float64)``,
+        ``to(dtype=...)``, or ``to(tensor)`` for that tensor's dtype); returns self. The only
+        device is ``"cpu"``: naming it changes nothing, any other device is a RuntimeError.
+
+        >>> layer = ag.nn.Linear(2, 1)
+        >>> layer.to(np.float64) is layer, layer.weight.dtype
+        (True, dtype('float64'))
+        >>> layer.to("cpu").weight.dtype
+        dtype('float64')
+        """
+        if isinstance(device, Tensor):
+            device, dtype = None, device.dtype
+        elif device is not None and not isinstance(device, str) and dtype is None:
+            device, dtype = None, device  # to(np.float64): a dtype in the device's place
+        if device is not None:
+            _check_device(device)
+        return self if dtype is None else self._cast(dtype, "to")
+
+    def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32 (in place); returns self.
+
+        >>> ag.nn.Linear(2, 1, dtype=np.float64).float().weight.dtype
+        dtype('float32')
+        """
+        return self._cast(np.float32, "float")
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64 (in place); returns self.
+
+        >>> ag.nn.Linear(2, 1).double().weight.dtype
+        dtype('float64')
+        """
+        return self._cast(np.float64, "double")
+
+    def half(self) -> Module:
+        """Refused: autograd_lite does not train in float16 (numpy has no fast half math).
+
+        >>> ag.nn.Linear(2, 1).half()
+        Traceback (most recent call last):
+        TypeError: Module.half: autograd_lite does not train in float16; ...
+        """
+        return self._cast(np.float16, "half")
+
+    def _cast(self, dtype, caller):
+        # PyTorch's rule: only floating-point tensors change (num_batches_tracked stays int64);
+        # the Parameter objects stay the same, so an optimizer holding them keeps working
+        dtype = _trainable_dtype(dtype, caller)
+        for module in self.modules():
+            for registry in (module._parameters, module._buffers):
+                for t in registry.values():
+                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
+                        grad = t.grad
+                        t.data = t.data.astype(dtype)
+                        t.grad = None if grad is None else grad.data.astype(dtype)
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters before the next backward()."""
         for p in self.parameters():
@@ -236,24 +400,51 @@ class Module:
                 p.grad.zero_()
 
     def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # --- state ----------------------------------------------------------------------------------
 
-    def state_dict(self) -> OrderedDict:
-        """Copies of every parameter and buffer as numpy arrays, by dotted name."""
-        state = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p.data.copy()
-        for name, b in self.named_buffers():
-            state[name] = b.data.copy()
-        return state
+    def _state_entries(self):
+        # PyTorch's state_dict order: each module's parameters, then its persistent buffers,
+        # then its children; a shared tensor appears under every name it has
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            dot = f"{module_name}." if module_name else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    yield dot + name, p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    yield dot + name, b
+
+    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name, as Tensors detached from the
+        graph but sharing memory with the model (as in PyTorch: copy them to keep a snapshot,
+        e.g. ``{k: v.clone() for k, v in model.state_dict().items()}``). ``keep_vars=True``
+        gives the Parameters themselves.
+
+        >>> layer = ag.nn.Linear(2, 1)
+        >>> state = layer.state_dict()
+        >>> list(state), type(state["weight"]).__name__
+        (['weight', 'bias'], 'Tensor')
+        >>> np.shares_memory(state["weight"].data, layer.weight.data)
+        True
+        """
+        return OrderedDict((prefix + name, t if keep_vars else t.detach())
+                           for name, t in self._state_entries())
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers, in place. Everything is checked first:
-        missing, unexpected or wrongly shaped entries raise naming them, and change nothing."""
-        targets = OrderedDict(self.named_parameters())
-        targets.update(self.named_buffers())
+        """Copy values (Tensors or arrays) into the parameters and buffers, in place; the model
+        never aliases them. Everything is checked first: missing, unexpected or wrongly shaped
+        entries raise naming them, and change nothing.
+
+        >>> layer = ag.nn.Linear(1, 1)
+        >>> layer.load_state_dict({"weight": np.array([[2.0]]), "bias": ag.tensor([0.5])})
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        >>> layer.weight
+        Parameter containing:
+        tensor([[2.]], requires_grad=True)
+        """
+        targets = OrderedDict(self._state_entries())
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         values = {}
@@ -287,12 +478,52 @@ class Module:
         """The layer's own settings, shown in its repr (e.g. ``in_features=2, ...``)."""
         return ""
 
+    def _repr_lines(self) -> list[str]:
+        # one "(name): ..." line (or block) per child; ParameterList/Dict list their entries
+        return [f"({name}): " + repr(child).replace("\n", "\n  ")
+                for name, child in self._modules.items()]
+
     def __repr__(self):
         head = f"{type(self).__name__}({self.extra_repr()}"
         count = self.num_parameters()
         note = f"  # {count:,} parameters" if count else ""
-        if not self._modules:
+        lines = self._repr_lines()
+        if not lines:
             return f"{head}){note}"
-        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ")
-                 for name, child in self._modules.items()]
-        return f"{head}{note}\n" + "\n".join(lines) + "\n)"
+        return f"{head}{note}\n" + "\n".join("  " + line for line in lines) + "\n)"
+
+
+def _refuse_plain_container(name, value):
+    """A plain list/tuple/dict would hide the Modules or Parameters in it from parameters(),
+    state_dict(), train() and to(): refuse it, naming the container to use instead."""
+    items = list(value.values() if isinstance(value, dict) else value)
+    kind = ("Module" if any(isinstance(v, Module) for v in items)
+            else "Parameter" if any(isinstance(v, Parameter) for v in items) else None)
+    if kind is not None:
+        wrapper = f"{kind}{'Dict' if isinstance(value, dict) else 'List'}"
+        raise TypeError(f"cannot assign a plain {type(value).__name__} holding {kind}s to "
+                        f"'{name}': they would not be registered (no parameters(), state_dict(), "
+                        f"train() or to() for them); use nn.{wrapper} instead, or "
+                        f"object.__setattr__ to keep them unregistered on purpose")
+
+
+def _trainable_dtype(dtype, caller):
+    """``dtype`` as a numpy dtype a module can hold: float32 or float64."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float16:
+        raise TypeError(f"Module.{caller}: autograd_lite does not train in float16; use "
+                        "float() (float32) or double() (float64)")
+    if dtype not in _TRAINABLE_DTYPES:
+        raise TypeError(f"Module.{caller}: only floating-point dtypes are accepted (float32 or "
+                        f"float64), got {dtype}")
+    return dtype
+
+
+def _check_device(device):
+    """Accept the CPU (``"cpu"``, ``"cpu:0"``); any other device is an error naming it."""
+    if not isinstance(device, str):
+        raise TypeError(f"Module.to: expected a device such as 'cpu' or a dtype such as "
+                        f"np.float64, got {device!r}")
+    if device.partition(":")[0] != "cpu":
+        raise RuntimeError(f"Module.to: device {device!r} is not available: autograd_lite runs "
+                           "on the CPU only (a dtype is given as np.float32 or np.float64)")

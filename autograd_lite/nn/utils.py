@@ -1,4 +1,5 @@
-"""Gradient clipping, in place on ``.grad``, as torch.nn.utils.clip_grad_norm_/_value_."""
+"""Gradient clipping, in place on ``.grad``, as torch.nn.utils.clip_grad_norm_/_value_, and the
+parameters as one flat vector (parameters_to_vector / vector_to_parameters)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,25 @@ import numbers
 
 import numpy as np
 
+from .. import ops
 from .._tensor import Tensor
 from ..engine import version_counter
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
 
-def _grads(parameters, name):
-    """The Tensors of ``parameters`` (one Tensor or an iterable) that have a ``.grad``."""
+def _tensors(parameters, name) -> list[Tensor]:
+    """``parameters`` (one Tensor or an iterable of them) as a list, refusing anything else."""
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
-    return [p for p in params if p.grad is not None]
+    return params
+
+
+def _grads(parameters, name):
+    """The Tensors of ``parameters`` (one Tensor or an iterable) that have a ``.grad``."""
+    return [p for p in _tensors(parameters, name) if p.grad is not None]
 
 
 def _set_grad(p, value):
@@ -87,3 +94,41 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
                          f"{clip_value!r}")
     for p in params:
         _set_grad(p, np.clip(p.grad.data, -clip_value, clip_value))
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """All parameters (an iterable, or one Tensor) flattened and joined into one 1-D tensor,
+    differentiably (as PyTorch).
+
+    >>> a, b = ag.tensor([[1.0, 2.0]], requires_grad=True), ag.tensor([3.0], requires_grad=True)
+    >>> parameters_to_vector([a, b])
+    tensor([1., 2., 3.], grad_fn=<concatenate>)
+    """
+    params = _tensors(parameters, "parameters_to_vector")
+    if not params:
+        raise ValueError("parameters_to_vector: got no parameters; there is nothing to join")
+    return ops.concatenate([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters) -> None:
+    """Make each parameter's ``.data`` the next slice of the 1-D ``vec``, reshaped: a view that
+    shares vec's memory and dtype, as PyTorch's ``param.data = ...``; extra entries are unused.
+
+    >>> a, b = ag.zeros(1, 2, requires_grad=True), ag.zeros(1, requires_grad=True)
+    >>> vector_to_parameters(ag.tensor([1.0, 2.0, 3.0]), [a, b])
+    >>> a, b
+    (tensor([[1., 2.]], requires_grad=True), tensor([3.], requires_grad=True))
+    """
+    name = "vector_to_parameters"
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"{name}: expected a Tensor as vec, got {type(vec).__name__}")
+    if vec.ndim != 1:
+        raise ValueError(f"{name}: vec must be 1-D, got shape {vec.shape}")
+    params = _tensors(parameters, name)
+    needed = sum(p.numel() for p in params)
+    if vec.numel() < needed:
+        raise ValueError(f"{name}: vec has {vec.numel()} entries, the parameters need {needed}")
+    start = 0
+    for p in params:
+        p.data = vec.data[start:start + p.numel()].reshape(p.shape)
+        start += p.numel()

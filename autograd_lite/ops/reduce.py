@@ -1,5 +1,7 @@
 """Reductions over axes (numpy's ``axis``/``keepdims``), and the softmax family."""
 
+import math
+
 import numpy as np
 
 from .registry import primitive
@@ -23,9 +25,11 @@ def _unreduce(g, shape, axis):
     return g.reshape(_kept_shape(shape, axis))
 
 
-def _count(in_size, out_size):
-    """How many input elements went into each output element."""
-    return in_size // out_size if out_size else 1
+def _count(in_shape, out_shape):
+    """How many input elements went into each output element (shapes, not ``.size``: a rule
+    runs on arrays and on Tensors, whose ``size`` is PyTorch's method)."""
+    out_size = math.prod(out_shape)
+    return math.prod(in_shape) // out_size if out_size else 1
 
 
 def _spread(g, out, x, axis):
@@ -45,7 +49,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 @primitive(lambda g, out, x, axis=None, keepdims=False:
-           np.broadcast_to(_unreduce(g, x.shape, axis) / _count(x.size, out.size), x.shape),
+           np.broadcast_to(_unreduce(g, x.shape, axis) / _count(x.shape, out.shape), x.shape),
            saves="", kind="reduce", derivative="1/N", numpy=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, as numpy.mean."""
@@ -72,7 +76,7 @@ def min(x, axis=None, keepdims=False):
 
 @primitive(lambda g, out, x, axis=None, ddof=0, keepdims=False:
            _unreduce(g, x.shape, axis) * 2 * (x - x.mean(axis=axis, keepdims=True))
-           / (_count(x.size, out.size) - ddof),
+           / (_count(x.shape, out.shape) - ddof),
            saves="x", kind="reduce", derivative="2 (x - mean) / (N - ddof)", numpy=np.var)
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom, as numpy.var."""
@@ -80,7 +84,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 
 @primitive(lambda g, out, x, axis=None, ddof=0, keepdims=False:
-           _unreduce(g / np.where(out == 0, np.inf, (_count(x.size, out.size) - ddof) * out),
+           _unreduce(g / np.where(out == 0, np.inf, (_count(x.shape, out.shape) - ddof) * out),
                      x.shape, axis)
            * (x - x.mean(axis=axis, keepdims=True)),
            saves="out x", kind="reduce", domain="unique",

@@ -55,6 +55,7 @@ import traceback
 import numpy as np
 
 from .. import anomaly_mode, engine
+from ..dtypes import get_default_dtype
 from ..engine import Node, version_counter
 from ..errors import named, prefixed
 from ..grad_mode import grad_mode as _grad_mode
@@ -408,7 +409,8 @@ def as_operand(a, op_name):
 
 
 def to_array(data, op_name="tensor", dtype=None):
-    """Nested lists / scalars to an array; Python floats become float32, as in PyTorch."""
+    """Nested lists / scalars to an array; Python floats become the default dtype (float32
+    unless ``set_default_dtype``), as in PyTorch."""
     try:
         arr = np.array(data, dtype=dtype)
     except ValueError as e:
@@ -418,7 +420,7 @@ def to_array(data, op_name="tensor", dtype=None):
         raise TypeError(f"{op_name}: cannot make an array from {_short(data)} ({e})") from None
     check_dtype(arr.dtype, op_name)
     if dtype is None and arr.dtype == np.float64 and not _holds_numpy_float64(data):
-        arr = arr.astype(np.float32)
+        arr = arr.astype(get_default_dtype())
     return arr
 
 

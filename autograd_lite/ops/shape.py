@@ -19,7 +19,7 @@ def _inverse(axes, ndim):
     return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
 
 
-@primitive(lambda g, out, x, axes=None: g.transpose(_inverse(axes, x.ndim)), saves="",
+@primitive(lambda g, out, x, axes=None: np.transpose(g, _inverse(axes, x.ndim)), saves="",
            kind="transpose", view=True, derivative="1 (axes permuted back)", numpy=np.transpose)
 def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""

@@ -17,8 +17,13 @@ from .adam import Adam, AdamW
 from .lr_scheduler import (
     CosineAnnealingLR,
     ExponentialLR,
+    LambdaLR,
+    LinearLR,
     LRScheduler,
+    MultiStepLR,
+    OneCycleLR,
     ReduceLROnPlateau,
+    SequentialLR,
     StepLR,
 )
 from .optimizer import Optimizer
@@ -28,5 +33,6 @@ from .sgd import SGD
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler",
     "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
+    "LambdaLR", "MultiStepLR", "LinearLR", "OneCycleLR", "SequentialLR",
     "clip_grad_norm_", "clip_grad_value_",
 ]
