@@ -30,11 +30,16 @@ class Tensor:
     """
 
     # _version is made on first use; _base (the tensor this is a view of), _hooks when needed.
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_name", "_version", "_base",
-                 "_hooks", "__weakref__")
+    # A dict, so the two public slots have docstrings (``inspect.getdoc(Tensor.data)``).
+    __slots__ = {"data": "The numpy array holding the values (shared, never copied on access).",
+                 "grad_fn": "The graph node of the op that made this tensor (None for a leaf).",
+                 "_requires_grad": None, "_grad": None, "_name": None, "_version": None,
+                 "_base": None, "_hooks": None, "__weakref__": None}
     __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        """Wrap ``data``; an ndarray (or a Tensor's array) is shared, not copied: ``ag.tensor``
+        copies, as ``torch.tensor`` does, and is the usual way to make one."""
         if isinstance(data, Tensor):
             data = data.data
         if isinstance(data, np.ndarray):
@@ -71,6 +76,7 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        """Whether ops on this tensor are recorded so gradients can flow back to it."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -199,6 +205,7 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
         hooks = self.grad_fn.hooks if self.grad_fn is not None else None
         return any(getattr(h, "retains_grad", False) for h in hooks or ())
 
@@ -269,6 +276,7 @@ class Tensor:
         return self._inplace("copy_", lambda t: ops.where(True, src, t), src)
 
     def __setitem__(self, index, value):
+        """``self[index] = value`` in place, with the rules of the other in-place ops."""
         self._inplace("__setitem__", lambda t: ops.setitem(t, value, index), value)
 
     # --- array attributes ----------------------------------------------------------------------
@@ -292,6 +300,7 @@ class Tensor:
         return shape if dim is None else shape[axis_index(dim, len(shape), "size", shape)]
 
     def dim(self) -> int:
+        """Number of dimensions (``ndim``), as torch.Tensor.dim."""
         return self.data.ndim
 
     def numpy(self) -> np.ndarray:
@@ -306,6 +315,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers; never part of the graph."""
         return self.data.tolist()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -322,23 +332,29 @@ class Tensor:
         return np.array(self.data, dtype, copy=copy)
 
     def __len__(self):
+        """Length of the first dimension (a TypeError for a 0-d tensor)."""
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
     def __iter__(self):
+        """The sub-tensors along the first dimension, each ``self[i]`` (in the graph)."""
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
+        """Truth of a one-element tensor (more elements: numpy's ValueError)."""
         return bool(self.data)
 
     def __float__(self):
+        """``float(t)`` of a one-element tensor."""
         return float(self.item())
 
     def __int__(self):
+        """``int(t)`` of a one-element tensor (truncated toward zero)."""
         return int(self.item())
 
     def __index__(self):
+        """A one-element integer tensor used as an index, e.g. ``range(t)`` or ``xs[t]``."""
         if self.data.dtype.kind not in "iub" or self.data.size != 1:
             raise TypeError(f"only integer tensors of one element can be used as an index, got "
                             f"dtype {self.dtype} shape {self.shape}")
@@ -347,6 +363,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
+        """PyTorch's form: ``tensor([...])``, plus dtype, grad_fn or requires_grad if notable."""
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.data.dtype not in (np.float32, np.int64, np.bool_):
@@ -360,12 +377,14 @@ class Tensor:
     # --- numpy interoperability: numpy functions on Tensors call our ops -----------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``np.add(t, 1)``...: the matching op, so gradients flow through."""
         op = NUMPY_DISPATCH.get(ufunc) if method == "__call__" and not kwargs else None
         if op is None:
             return NotImplemented
         return op(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.transpose(t)``...: the matching op, with numpy's meaning."""
         op = NUMPY_DISPATCH.get(func)
         if op is None:
             return NotImplemented
@@ -428,9 +447,11 @@ class Tensor:
     def dot(self, other): return ops.matmul(self, other)
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over ``dim`` (all elements when None), as torch.sum; numpy's axis/keepdims too."""
         return ops.sum(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Mean over ``dim`` (all elements when None), as torch.mean; numpy's axis/keepdims too."""
         return ops.mean(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -484,18 +505,28 @@ class Tensor:
         return _norm(self, p, dim, keepdim)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """log(sum(exp(self))) over ``dim`` without overflow; unlike torch.logsumexp, ``dim`` may
+        be None (all elements)."""
         return ops.logsumexp(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def softmax(self, axis=-1, *, dim=None):
+        """exp(self) / sum(exp(self)) along ``dim``; ``dim`` defaults to -1 (PyTorch has no
+        default)."""
         return ops.softmax(self, _torch_axis(axis, False, dim, None)[0])
 
     def log_softmax(self, axis=-1, *, dim=None):
+        """log(softmax(self)) along ``dim``, computed stably; ``dim`` defaults to -1 (PyTorch has
+        no default)."""
         return ops.log_softmax(self, _torch_axis(axis, False, dim, None)[0])
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the largest element (of the flattened tensor when ``dim`` is None), as
+        torch.argmax; not differentiable."""
         return ops.argmax(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the smallest element (of the flattened tensor when ``dim`` is None), as
+        torch.argmin; not differentiable."""
         return ops.argmin(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
     def cumsum(self, dim):
@@ -963,3 +994,52 @@ _TYPE_NAMES = {np.dtype(k): f"torch.{v}Tensor" for k, v in [
 # The ops make Tensors, so they are imported (and told the class) after it is defined.
 bind_tensor_class(Tensor)
 from . import ops  # noqa: E402
+
+# --- docstrings of the one-line methods above, kept here so the class reads as a table ---------
+
+_OPERATORS = [  # (method, the expression it implements, the op it calls)
+    ("__add__", "self + other", "add"), ("__radd__", "other + self", "add"),
+    ("__sub__", "self - other", "sub"), ("__rsub__", "other - self", "sub"),
+    ("__mul__", "self * other", "mul"), ("__rmul__", "other * self", "mul"),
+    ("__truediv__", "self / other", "div"), ("__rtruediv__", "other / self", "div"),
+    ("__pow__", "self ** other", "pow"), ("__rpow__", "other ** self", "pow"),
+    ("__matmul__", "self @ other", "matmul"), ("__rmatmul__", "other @ self", "matmul"),
+    ("__neg__", "-self", "neg"), ("__abs__", "abs(self)", "abs"),
+    ("__getitem__", "self[index]", "getitem"),
+    ("__eq__", "self == other", "eq"), ("__ne__", "self != other", "ne"),
+    ("__lt__", "self < other", "lt"), ("__le__", "self <= other", "le"),
+    ("__gt__", "self > other", "gt"), ("__ge__", "self >= other", "ge"),
+]
+# methods that call the op of the same name, which PyTorch's Tensor has with the same meaning
+_SAME_AS_OP = ["add", "sub", "mul", "div", "neg", "square", "exp", "log", "sqrt", "abs", "sin",
+               "cos", "tanh", "sigmoid", "erf", "relu", "sign", "pow", "maximum", "minimum",
+               "matmul", "flatten", "swapaxes", "broadcast_to"]
+_OWN_DOCS = {  # the rest: where PyTorch differs, the docstring says how
+    "add_": "``self += other`` in place (also ``__iadd__``), as torch.Tensor.add_.",
+    "sub_": "``self -= other`` in place (also ``__isub__``), as torch.Tensor.sub_.",
+    "mul_": "``self *= other`` in place (also ``__imul__``), as torch.Tensor.mul_.",
+    "div_": "``self /= other`` in place (also ``__itruediv__``), as torch.Tensor.div_.",
+    "__pos__": "``+self``: self itself.",
+    "clip": "Limit to [min, max] (either may be None), as torch.clamp (``clamp`` is this method).",
+    "dot": "``self @ other``; unlike torch.dot (two 1-d tensors only), any shapes matmul takes.",
+    "reshape": "The same elements in ``shape`` (ints or one tuple; one may be -1), as "
+               "torch.reshape; ``view`` is this method, so unlike PyTorch's it copies where "
+               "the memory does not allow a view.",
+    "permute": "Reorder all dims, ``permute(1, 0)`` or ``permute((1, 0))``, as torch.permute.",
+    "squeeze": "Drop size-1 dims (all, or those in ``axis``); unlike torch.squeeze the keyword is "
+               "numpy's ``axis``, and naming a dim whose size is not 1 is an error.",
+    "unsqueeze": "Insert a size-1 dim at ``axis``, as torch.unsqueeze; the keyword is numpy's "
+                 "``axis``, and a tuple inserts several.",
+    "astype": "numpy's ``astype``: a converted copy; PyTorch has no astype (its ``to(dtype)`` "
+              "returns self when the dtype is unchanged).",
+    "softplus": "log(1 + e^self) without overflow, as torch.nn.functional.softplus with beta=1 "
+                "(PyTorch's Tensor has no such method).",
+}
+for _name, _expr, _op in _OPERATORS:
+    getattr(Tensor, _name).__doc__ = f"``{_expr}``, as ``ag.{_op}``."
+for _name in _SAME_AS_OP:
+    _summary = getattr(ops, _name).__doc__.strip().splitlines()[0]
+    getattr(Tensor, _name).__doc__ = f"As torch.Tensor.{_name}, by ``ag.{_name}``: {_summary}"
+for _name, _doc in _OWN_DOCS.items():
+    getattr(Tensor, _name).__doc__ = _doc
+

@@ -12,7 +12,8 @@ import sys
 
 import numpy as np
 
-from ._tensor import as_array
+from . import debug
+from ._tensor import Tensor, as_array
 from .debug import GraphGrowthGuard
 from .grad_mode import no_grad
 from .optim.lr_scheduler import ReduceLROnPlateau
@@ -176,6 +177,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
     ReduceLROnPlateau), then each callback's ``on_epoch_end(epoch, logs, model)``; a True
     return stops training (see ``EarlyStopping``). Callbacks may also define
     ``on_train_begin(model)`` and ``on_train_end(model)``. ``progress=False`` prints nothing.
+    A ``GraphGrowthGuard`` watches the loss (and, in debug mode, each metric's running sum).
     """
     metrics = metrics or {}
     history = History()
@@ -183,7 +185,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(model)
     bar = _progress(epochs * len(train_loader), progress)
-    guard = GraphGrowthGuard()
+    guard = GraphGrowthGuard()  # on the loss, always; debug mode adds one per metric's sum
+    metric_guards = {name: GraphGrowthGuard() for name in metrics} if debug.enabled else {}
     try:
         for epoch in range(epochs):
             model.train()
@@ -203,6 +206,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
                 count += n
                 for name, fn in metrics.items():
                     sums[name] += fn(out, y) * n
+                    if name in metric_guards and isinstance(sums[name], Tensor):
+                        metric_guards[name].check(sums[name], f"the sum of metric {name!r}")
                 if bar is not None:
                     bar.update(1)
             if count == 0:

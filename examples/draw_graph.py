@@ -3,7 +3,7 @@
 One forward and backward pass of a 2-3-1 network on one sample; writes the graph after
 backward (values and gradients of every tensor) and the backward pass as an HTML page with a
 slider over its steps. Run:
-    python examples/draw_graph.py [--out docs/]
+    python examples/draw_graph.py [--out docs/] [--debug]
 """
 
 # %% [markdown]
@@ -13,12 +13,15 @@ slider over its steps. Run:
 import argparse
 from pathlib import Path
 
+from common import add_debug_flag
+
 import autograd_lite as ag
 from autograd_lite import nn, viz
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", default="docs", help="folder for mlp_graph.svg / .html")
 parser.add_argument("--seed", type=int, default=0)
+add_debug_flag(parser)
 args = parser.parse_args()
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Train a 2-8-1 multi-layer perceptron on XOR with plain gradient descent.
 
 The whole training loop uses only the core: tensors, ops, backward() and .grad. Run:
-    python examples/tiny_mlp.py [--steps 2000] [--lr 1.0] [--seed 0]
+    python examples/tiny_mlp.py [--steps 2000] [--lr 1.0] [--seed 0] [--debug]
 """
 
 # %% [markdown]
@@ -12,6 +12,7 @@ The whole training loop uses only the core: tensors, ops, backward() and .grad. 
 import argparse
 
 import numpy as np
+from common import add_debug_flag
 
 import autograd_lite as ag
 
@@ -19,6 +20,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=2000)
 parser.add_argument("--lr", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=0)
+add_debug_flag(parser)
 args = parser.parse_args()
 
 # %% [markdown]

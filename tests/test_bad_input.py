@@ -212,7 +212,7 @@ def _function_entries():
         table[name] = Entry(lambda x, y: op(x, y), ref, (name,), "xx", "row1")
 
     def reduction(name, ref):
-        op = getattr(ag, name)
+        op = getattr(ops, name)  # numpy's meaning; ag.<name> is the Tensor method's
         mixing = "all" if name in VALUE_FREE_REDUCTIONS else "none"
         table[name] = Entry(lambda x: op(x), ref, (name,), grads=mixing)
         table[f"{name}(axis=-1)"] = Entry(lambda x: op(x, axis=-1),
@@ -225,8 +225,8 @@ def _function_entries():
     for name, ref in REDUCTION_REFS.items():
         reduction(name, ref)
     table.update({
-        "softmax": Entry(lambda x: ag.softmax(x), _softmax, ("softmax",), grads="row1"),
-        "log_softmax": Entry(lambda x: ag.log_softmax(x), lambda a: np.log(_softmax(a)),
+        "softmax": Entry(lambda x: ops.softmax(x), _softmax, ("softmax",), grads="row1"),
+        "log_softmax": Entry(lambda x: ops.log_softmax(x), lambda a: np.log(_softmax(a)),
                              ("log_softmax",), grads="row1"),
         "clip": Entry(lambda x: ag.clip(x, 0.5, 1.2), lambda a: np.clip(a, 0.5, 1.2), ("clip",),
                       grads="row1"),
@@ -239,7 +239,7 @@ def _function_entries():
                         swap_y=True),
         "reshape": Entry(lambda x: ag.reshape(x, (-1,)), lambda a: np.reshape(a, (-1,)),
                          ("reshape",)),
-        "transpose": Entry(lambda x: ag.transpose(x), np.transpose, ("transpose",)),
+        "transpose": Entry(lambda x: ops.transpose(x), np.transpose, ("transpose",)),
         "broadcast_to": Entry(lambda x: ag.broadcast_to(x, (2,) + shape_of(x)),
                               lambda a: np.broadcast_to(a, (2,) + a.shape), ("broadcast_to",)),
         "squeeze": Entry(lambda x: ag.squeeze(x), np.squeeze, ("squeeze",)),
@@ -401,12 +401,16 @@ EXEMPT = {
     "float32": "a dtype constant", "float64": "a dtype constant", "int32": "a dtype constant",
     "int64": "a dtype constant", "bool": "a dtype constant",
     "autograd": "torch.autograd's names, re-exported: each is covered under its own name",
+    "functions": "ag.<name> for Tensor methods: each is covered as Tensor.<name>",
     "utils": "utils.data re-exports the data tools: tests/test_data.py",
     "COMPOSITES": "ops.COMPOSITES is the dict of declared composites, not an entry point",
     "Composite": "the class of declared composites; each one is covered by name",
     "composite": "a decorator; the function it declares keeps its own argument checks",
     "FunctionCtx": "made by Function.apply and handed to forward/backward, never by users",
     "GraphGrowthWarning": "a warning category",
+    "ForgottenZeroGradWarning": "a warning category",
+    "is_debug_enabled": "no argument (test_debug.py)",
+    "set_debug": "tests/test_debug.py: anything but True or False is a TypeError",
     "nn": "the nn package: its modules and functions have tests/test_nn_*.py",
     "fit": "the training loop: tests/test_training.py", "evaluate": "tests/test_training.py",
     "History": "a record of losses", "EarlyStopping": "a callback: tests/test_training.py",
@@ -503,10 +507,12 @@ def _tensor_public_names():
 def test_every_public_name_is_covered_or_exempt():
     public = set(ag.__all__) | set(ops.__all__)
     covered = ({key.split("(")[0] for key in FUNCTIONS} | set(COVERED_BY_DEDICATED_TESTS)
-               | set(EXEMPT))
+               | set(EXEMPT) | set(ag.functions.__all__))  # those: as Tensor methods, below
     assert public - covered == set(), "add these public names to a table in this file"
-    for name in set(ops.__all__) - set(EXEMPT):
+    for name in set(ops.__all__) - set(EXEMPT) - set(ag.functions.__all__):
         assert getattr(ag, name) is getattr(ops, name), f"ag.{name} is not ops.{name}"
+    for name in ag.functions.__all__:  # PyTorch's meaning: the Tensor method, as a function
+        assert getattr(ag, name).__name__ == name and name in dir(ag.Tensor)
 
 
 def test_every_tensor_attribute_is_covered_or_exempt():
@@ -780,14 +786,14 @@ def test_reductions_of_empty_input_follow_the_documented_decisions(shape, axis):
     for name, value in [("sum", 0.0), ("logsumexp", -np.inf), ("mean", np.nan),
                         ("var", np.nan), ("std", np.nan)]:
         x = leaf()
-        out = getattr(ag, name)(x, axis=axis)
+        out = getattr(ops, name)(x, axis=axis)
         assert out.shape == reduced, name
         np.testing.assert_array_equal(out.numpy(), np.full(reduced, value), err_msg=name)
         out.backward(np.ones(reduced))
         assert x.grad.shape == shape, name
     for name in ["max", "min", "argmax", "argmin"]:
         x = leaf()
-        raises_clean(lambda: getattr(ag, name)(x, axis=axis), (name,), (ValueError,),  # noqa: B023
+        raises_clean(lambda: getattr(ops, name)(x, axis=axis), (name,), (ValueError,),  # noqa: B023
                      mentions=(str(shape),))
         assert x.grad is None
 
@@ -888,7 +894,7 @@ def _axis_cases():
         cases[case] = (call, errors, names, mentions)
 
     def reduction(name):
-        fn = getattr(ag, name)
+        fn = getattr(ops, name)
         for axis in (5, -5):
             add(f"{name}(axis={axis})", lambda x, axis=axis: fn(x, axis=axis), (ValueError,),
                 (name,), (str(axis), "(2, 3)"))
@@ -908,7 +914,7 @@ def _axis_cases():
                  "softmax", "log_softmax"):
         reduction(name)
     for name in ("var", "std"):
-        add(f"{name}(ddof='a')", lambda x, name=name: getattr(ag, name)(x, ddof="a"),
+        add(f"{name}(ddof='a')", lambda x, name=name: getattr(ops, name)(x, ddof="a"),
             (TypeError,), (name,))
 
     for axis, error in [(0, ValueError), (5, ValueError), (-5, ValueError), ("a", TypeError)]:
@@ -924,7 +930,7 @@ def _axis_cases():
             ("unsqueeze",))
     for axes, error in [((0, 0), ValueError), ((0,), ValueError), ((0, 5), ValueError),
                         (("a", 0), TypeError)]:
-        add(f"transpose({axes!r})", lambda x, axes=axes: ag.transpose(x, axes), (error,),
+        add(f"transpose({axes!r})", lambda x, axes=axes: ops.transpose(x, axes), (error,),
             ("transpose",))
         method_error = {(0, 0): None, (0,): TypeError}.get(axes, error)  # PyTorch: two dims
         if method_error is not None:

@@ -1,6 +1,7 @@
 """Every example runs as a user runs it (``--quick``, into a temporary folder), writes its files,
 and prints figures in range; the README's code does what it says."""
 
+import importlib.util
 import math
 import os
 import re
@@ -65,6 +66,25 @@ def test_every_example_script_is_run_here():
     source = Path(__file__).read_text()
     missing = [s for s in sorted(scripts) if f'"{s}"' not in source and f"{s}.py" not in source]
     assert not missing, f"examples without a test here: {missing}"
+
+
+def test_every_example_takes_debug_which_turns_debug_mode_on(tmp_path):
+    spec = importlib.util.spec_from_file_location("common", ROOT / "examples" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    before = ag.is_debug_enabled()
+    try:
+        ag.set_debug(False)
+        assert not common.parse_args("x", "", ["--out", str(tmp_path / "a")]).debug
+        assert not ag.is_debug_enabled()
+        assert common.parse_args("x", "", ["--debug", "--out", str(tmp_path / "b")]).debug
+        assert ag.is_debug_enabled()
+    finally:
+        ag.set_debug(before)
+    scripts = sorted(p for p in (ROOT / "examples").glob("*.py") if p.stem != "common")
+    without = [p.name for p in scripts if not re.search(
+        r"^from common import (parse_args|add_debug_flag)$", p.read_text(), re.M)]
+    assert not without, f"examples without --debug (common.parse_args/add_debug_flag): {without}"
 
 
 # ---- the README's main job and its code -----------------------------------------------------

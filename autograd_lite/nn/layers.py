@@ -519,21 +519,29 @@ class Step(Module):
 
 
 class Sigmoid(Module):
+    """1 / (1 + e^-x) elementwise, as a layer (``F.sigmoid``)."""
+
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """Hyperbolic tangent elementwise, as a layer (``F.tanh``)."""
+
     def forward(self, x):
         return F.tanh(x)
 
 
 class ReLU(Module):
+    """max(x, 0) elementwise, as a layer (``F.relu``; its gradient at 0 is 0, as PyTorch's)."""
+
     def forward(self, x):
         return F.relu(x)
 
 
 class LeakyReLU(Module):
+    """x where x > 0, else ``negative_slope`` * x, as a layer (``F.leaky_relu``)."""
+
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
         self.negative_slope = negative_slope
@@ -546,6 +554,8 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """x where x > 0, else ``alpha`` (e^x - 1), as a layer (``F.elu``)."""
+
     def __init__(self, alpha: float = 1.0):
         super().__init__()
         self.alpha = alpha
@@ -558,6 +568,8 @@ class ELU(Module):
 
 
 class GELU(Module):
+    """x Phi(x), exact or with ``approximate="tanh"``, as a layer (``F.gelu``)."""
+
     def __init__(self, approximate: str = "none"):
         super().__init__()
         self.approximate = approximate
@@ -570,6 +582,8 @@ class GELU(Module):
 
 
 class Softmax(Module):
+    """Softmax along ``dim`` (default -1: PyTorch asks for it), as a layer (``F.softmax``)."""
+
     def __init__(self, dim: int = -1):
         super().__init__()
         self.dim = dim
@@ -582,5 +596,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """Log-softmax along ``dim``, as a layer (``F.log_softmax``)."""
+
     def forward(self, x):
         return F.log_softmax(x, self.dim)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import debug
 from .._tensor import Tensor
 from ..engine import version_counter
 from ..grad_mode import enable_grad
@@ -123,12 +124,15 @@ class Optimizer:
         """Update every parameter that has a ``.grad`` (those with None are skipped).
 
         ``closure``, if given, re-evaluates the model and returns the loss, which ``step``
-        returns; it runs with gradients enabled.
+        returns; it runs with gradients enabled. In debug mode (``ag.set_debug``), a gradient
+        added into since the previous step without a ``zero_grad()`` warns.
         """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if debug.enabled:
+            debug.check_step(self)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
