@@ -27,13 +27,13 @@ def sign(x):
     return np.sign(x)
 
 
-@primitive(differentiable=False, kind="reduce", numpy=np.argmax)
+@primitive(differentiable=False, kind="argreduce", numpy=np.argmax)
 def argmax(x, axis=None, keepdims=False):
     """Index of the largest element (of the flattened array when ``axis`` is None)."""
     return np.argmax(x, axis=axis, keepdims=keepdims)
 
 
-@primitive(differentiable=False, kind="reduce", numpy=np.argmin)
+@primitive(differentiable=False, kind="argreduce", numpy=np.argmin)
 def argmin(x, axis=None, keepdims=False):
     """Index of the smallest element (of the flattened array when ``axis`` is None)."""
     return np.argmin(x, axis=axis, keepdims=keepdims)

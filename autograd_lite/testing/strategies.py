@@ -99,8 +99,7 @@ def op_arguments(op):
                          f"strategy; known kinds: {sorted(_KINDS)}") from None
     table = st.fixed_dictionaries({name: st.sampled_from(values)
                                    for name, values in getattr(op, "draw", {}).items()})
-    return st.tuples(build(op), table).map(lambda drawn: (drawn[0][0], {**drawn[0][1],
-                                                                         **drawn[1]}))
+    return st.tuples(build(op), table).map(lambda both: (both[0][0], {**both[0][1], **both[1]}))
 
 
 def _split(op, values, params):
@@ -110,7 +109,7 @@ def _split(op, values, params):
     return [values.pop(name) for name in op.input_names], {**params, **values}
 
 
-REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
+_REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 
 
 @st.composite
@@ -131,9 +130,11 @@ def _axis(draw, ndim, allow_none=True, allow_tuple=True):
 
 
 @st.composite
-def _reduce(draw, op):
+def _reduce(draw, op, one_axis=False):
+    """x, axis and keepdims (and ddof where the op takes it); ``one_axis``: an int or None, as
+    argmax takes, never a tuple."""
     x = draw(arrays(domain=_domains(op)[0]))
-    axis = draw(_axis(x.ndim))
+    axis = draw(_axis(x.ndim, allow_tuple=not one_axis))
     params = {"axis": axis, "keepdims": draw(st.booleans())}
     if "ddof" in op.param_names:
         count = x.size // max(np.sum(x, axis=axis).size, 1)
@@ -309,7 +310,7 @@ def _class_logits(draw, op, soft=False):
     label. ``soft``: logits may be (N, C, d) and targets class probabilities of their shape."""
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     shape = (n, c) + tuple(draw(st.lists(st.integers(1, 3), max_size=1 if soft else 0)))
-    params = {"reduction": draw(REDUCTIONS)}
+    params = {"reduction": draw(_REDUCTIONS)}
     if draw(st.booleans()):
         params["weight"] = draw(arrays((c,), domain="positive"))
     if soft and draw(st.booleans()):
@@ -327,10 +328,11 @@ def _loss(draw, op):
     """Input and target of one shape (from the op's two domains), a reduction, and elementwise
     ``weight`` / ``pos_weight`` broadcasting against them (or None) where the op takes them."""
     shape = draw(shapes())
-    params = {"reduction": draw(REDUCTIONS)}
-    for name in [p for p in ("weight", "pos_weight") if p in op.param_names]:
-        lead = draw(st.integers(0, len(shape)))
-        params[name] = draw(st.none() | arrays(shape[lead:], domain="positive"))
+    params = {"reduction": draw(_REDUCTIONS)}
+    for name in ("weight", "pos_weight"):
+        if name in op.param_names:
+            lead = draw(st.integers(0, len(shape)))
+            params[name] = draw(st.none() | arrays(shape[lead:], domain="positive"))
     return [draw(arrays(shape, domain=d)) for d in _domains(op)], params
 
 
@@ -372,6 +374,7 @@ def _astype(draw, op):
 
 _KINDS = {
     "elementwise": _elementwise, "compare": _elementwise, "reduce": _reduce,
+    "argreduce": functools.partial(_reduce, one_axis=True),
     "softmax": _softmax, "matmul": _matmul, "linear": _linear, "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
