@@ -109,21 +109,121 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 @named
+def full_like(input, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in the shape (and, unless ``dtype`` is given, the dtype) of ``input``.
+
+    >>> full_like(ag.zeros(2), 7.0)
+    tensor([7., 7.])
+    """
+    data = input.data if isinstance(input, Tensor) else as_operand(input, "full_like")
+    check_dtype(np.asarray(data).dtype, "full_like")
+    fill = as_operand(fill_value, "full_like")
+    return Tensor(np.full_like(data, fill, dtype=_dtype(dtype, "full_like")),
+                  requires_grad=requires_grad)
+
+
+@named
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and, by default, dtype) of ``t``."""
-    data = t.data if isinstance(t, Tensor) else as_operand(t, "zeros_like")
-    check_dtype(np.asarray(data).dtype, "zeros_like")
-    return Tensor(np.zeros_like(data, dtype=_dtype(dtype, "zeros_like")),
-                  requires_grad=requires_grad)
+    return full_like(t, 0, dtype, requires_grad)
 
 
 @named
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and, by default, dtype) of ``t``."""
-    data = t.data if isinstance(t, Tensor) else as_operand(t, "ones_like")
-    check_dtype(np.asarray(data).dtype, "ones_like")
-    return Tensor(np.ones_like(data, dtype=_dtype(dtype, "ones_like")),
+    return full_like(t, 1, dtype, requires_grad)
+
+
+@named
+def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor whose values are whatever the memory held (as torch.empty: fill it before use)."""
+    dtype = _dtype(dtype, "empty", get_default_dtype())
+    return Tensor(np.empty(shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+@named
+def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (m = n by default).
+
+    >>> eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    dtype = _dtype(dtype, "eye", get_default_dtype())
+    return Tensor(np.eye(_count(n, "eye", "n"), None if m is None else _count(m, "eye", "m"),
+                         dtype=dtype), requires_grad=requires_grad)
+
+
+@named
+def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+
+    >>> linspace(0, 1, 5)
+    tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
+    dtype = _dtype(dtype, "linspace", get_default_dtype())
+    values = np.linspace(as_operand(start, "linspace"), as_operand(end, "linspace"),
+                         _count(steps, "linspace", "steps"))
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
+
+
+@named
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``.
+
+    >>> logspace(0, 2, 3)
+    tensor([  1.,  10., 100.])
+    """
+    exponents = linspace(start, end, steps, dtype=np.float64).data
+    dtype = _dtype(dtype, "logspace", get_default_dtype())
+    return Tensor((as_operand(base, "logspace") ** exponents).astype(dtype),
                   requires_grad=requires_grad)
+
+
+@named
+def randint(*args, size=None, generator: np.random.Generator | None = None,
+            dtype=np.int64, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
+    ``randint(low, high, size)``, as torch.randint (``size`` a tuple).
+
+    >>> _ = ag.manual_seed(0); randint(3, 10, (2, 2)).shape
+    (2, 2)
+    """
+    if size is not None:
+        args = (*args, size)
+    if len(args) not in (2, 3):
+        raise TypeError(f"randint: expected (high, size) or (low, high, size), got {args!r}")
+    low, high, size = (0, *args) if len(args) == 2 else args
+    low, high = _count(low, "randint", "low", minimum=None), _count(high, "randint", "high",
+                                                                      minimum=None)
+    if high <= low:
+        raise ValueError(f"randint: high must be above low, got low={low}, high={high}")
+    gen = random_generator(generator, "randint", seeds=False)
+    return Tensor(gen.integers(low, high, shape_arg(tuple(size))).astype(
+        _dtype(dtype, "randint")), requires_grad=requires_grad)
+
+
+@named
+def randperm(n: int, *, generator: np.random.Generator | None = None, dtype=np.int64,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1.
+
+    >>> sorted(randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
+    gen = random_generator(generator, "randperm", seeds=False)
+    return Tensor(gen.permutation(_count(n, "randperm", "n")).astype(_dtype(dtype, "randperm")),
+                  requires_grad=requires_grad)
+
+
+def _count(value, name: str, what: str, minimum: int | None = 0) -> int:
+    """An integer argument (a count, unless ``minimum`` is None), refused clearly otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: {what} must be an int, got {type(value).__name__} {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: {what} must be at least {minimum}, got {value}")
+    return int(value)
 
 
 @named

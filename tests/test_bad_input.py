@@ -389,6 +389,9 @@ COVERED_BY_DEDICATED_TESTS = {  # public name -> the test feeding it bad input
     "Function": "test_a_function_subclass_takes_unusual_input_and_refuses_bad_operands",
     "detect_anomaly": "test_functions_without_parameters_refuse_arguments",
     "get_default_dtype": "test_functions_without_parameters_refuse_arguments",
+    **dict.fromkeys(["eye", "linspace", "logspace", "randint", "randperm", "full_like", "empty"],
+                    "tests/test_creation.py::test_bad_arguments_are_clear_errors_naming_the_"
+                    "factory"),
     "set_default_dtype": "tests/test_dtypes.py (anything but float32 or float64, unchanged after)",
     "graph_size": "test_graph_debugging_helpers_refuse_what_is_not_a_tensor",
     "GraphGrowthGuard": "test_graph_debugging_helpers_refuse_what_is_not_a_tensor",
