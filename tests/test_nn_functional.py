@@ -547,3 +547,46 @@ def test_leaky_relu_and_elu_take_the_negative_sides_slope_at_zero_as_pytorch_doe
     x.grad = None
     F.elu(x, alpha=1.5).sum().backward()
     assert x.grad.tolist() == [1.5]
+
+
+# ---- PyTorch's other activations and helpers: silu, mish, log_sigmoid, normalize, one_hot, pad --
+
+
+def test_silu_mish_and_log_sigmoid_values_by_hand():
+    x = ag.tensor([-1.0, 0.0, 2.0], dtype=np.float64)
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(F.silu(x).numpy(), x.numpy() * s)
+    softplus = np.log1p(np.exp(x.numpy()))
+    np.testing.assert_allclose(F.mish(x).numpy(), x.numpy() * np.tanh(softplus))
+    np.testing.assert_allclose(F.log_sigmoid(x).numpy(), np.log(s))
+    assert F.log_sigmoid(ag.tensor([-1000.0])).item() == -1000.0  # no log(0)
+
+
+def test_normalize_divides_by_the_norm_along_dim_and_never_by_zero():
+    x = ag.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=np.float64)
+    assert F.normalize(x).tolist() == [[0.6, 0.8], [0.0, 0.0]]
+    assert F.normalize(x, p=1.0).tolist() == [[3 / 7, 4 / 7], [0.0, 0.0]]
+    np.testing.assert_allclose(F.normalize(x, dim=0).numpy(), [[1.0, 1.0], [0.0, 0.0]])
+
+
+def test_one_hot_counts_classes_from_the_largest_label_or_takes_num_classes():
+    assert F.one_hot(ag.tensor([1, 0])).tolist() == [[0, 1], [1, 0]]
+    assert F.one_hot(ag.tensor([1]), num_classes=3).tolist() == [[0, 1, 0]]
+    assert F.one_hot(ag.tensor([1])).dtype == np.int64
+    with pytest.raises(ValueError, match="smaller than num_classes=2"):
+        F.one_hot(ag.tensor([2]), num_classes=2)
+    with pytest.raises(TypeError, match="one_hot: class values must be integers"):
+        F.one_hot(ag.tensor([1.0]))
+
+
+def test_pad_pads_the_last_dims_first_and_negative_sizes_crop():
+    x = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    out = F.pad(x, (1, 0, 0, 1), value=9.0)
+    assert out.tolist() == [[9.0, 1.0, 2.0], [9.0, 3.0, 4.0], [9.0, 9.0, 9.0]]
+    out.sum().backward()
+    assert x.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert F.pad(x, (-1, 0)).tolist() == [[2.0], [4.0]]
+    with pytest.raises(ValueError, match="only mode='constant'"):
+        F.pad(x, (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="pairs"):
+        F.pad(x, (1,))

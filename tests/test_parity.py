@@ -369,3 +369,10 @@ def test_allclose_and_equal_answer_with_a_python_bool():
         a.equal(ag.tensor([1.0, 2.0, 3.0], dtype=np.float32))
     with pytest.raises(TypeError, match="expected a Tensor"):
         a.allclose([1.0, 2.0, 3.0])
+
+
+def test_cat_and_stack_take_pytorchs_dim():
+    a, b = ag.tensor([[1.0], [2.0]]), ag.tensor([[3.0], [4.0]])
+    assert ag.cat([a, b], dim=1).tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    assert ag.stack([a, b], dim=0).shape == (2, 2, 1)
+    assert ag.concatenate((a, b), axis=0).tolist() == [[1.0], [2.0], [3.0], [4.0]]

@@ -53,6 +53,93 @@ def gelu(x, approximate: str = "none"):
     return 0.5 * x * (1 + _ops.erf(_ops.mul(x, 1 / math.sqrt(2))))
 
 
+@composite()
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return _ops.mul(x, _ops.sigmoid(x))
+
+
+@composite()
+def mish(x):
+    """x * tanh(softplus(x))."""
+    return _ops.mul(x, _ops.tanh(_ops.softplus(x)))
+
+
+@composite()
+def log_sigmoid(x):
+    """log(sigmoid(x)), computed as -softplus(-x) so it never overflows or takes log(0)."""
+    return _ops.neg(_ops.softplus(_ops.neg(x)))
+
+
+@composite(kind="softmax", domain="nonzero", draw={"p": (2.0, 1.0, 3.0)})
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``), as PyTorch's.
+
+    >>> normalize(ag.tensor([[3.0, 4.0]]))
+    tensor([[0.6, 0.8]])
+    """
+    input = _as_tensor(input)
+    return _ops.div(input, _ops.maximum(input.norm(p, dim, keepdim=True), eps))
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """Integer class labels as one-hot rows (int64), with ``num_classes`` columns (max + 1 when
+    -1), as PyTorch's. It has no gradient.
+
+    >>> one_hot(ag.tensor([0, 2]))
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    labels = _data(tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class values must be integers, got dtype {labels.dtype}")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {labels.min()}")
+    classes = (int(labels.max()) + 1 if labels.size else 0) if num_classes == -1 else num_classes
+    if labels.size and labels.max() >= classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes={classes}, "
+                         f"got {labels.max()}")
+    return Tensor(np.eye(classes, dtype=np.int64)[labels])
+
+
+@composite(kind="pad", draw={"value": (0.0, 1.5)})
+def pad(input, pad, mode: str = "constant", value: float = 0.0):
+    """Pad (or, with negative sizes, crop) the last dims: ``pad`` is (left, right) of the last
+    dim, then of the one before, ..., as PyTorch's. Only ``mode="constant"``.
+
+    >>> pad(ag.tensor([[1.0, 2.0]]), (1, 0, 0, 1))
+    tensor([[0., 1., 2.],
+            [0., 0., 0.]])
+    """
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    input = _as_tensor(input)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: pad must hold (left, right) pairs for at most {input.ndim} "
+                         f"dims of a tensor of shape {input.shape}, got {pad}")
+    out = input
+    for i in range(len(pad) // 2):
+        out = _pad_dim(out, input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1], value)
+    return out
+
+
+def _pad_dim(x, dim, left, right, value):
+    """``x`` with ``left``/``right`` entries of ``value`` added along ``dim`` (removed if < 0)."""
+    n = x.shape[dim]
+    if n - max(-left, 0) - max(-right, 0) < 0:
+        raise ValueError(f"pad: cropping ({left}, {right}) leaves dim {dim} of size {n} negative")
+    index = [slice(None)] * x.ndim
+    index[dim] = slice(max(-left, 0), n - max(-right, 0))
+
+    def block(count):  # count entries of value along dim, or none
+        shape = list(x.shape)
+        shape[dim] = count
+        return [np.full(shape, value, x.dtype)] if count > 0 else []
+
+    parts = block(left) + [x[tuple(index)]] + block(right)
+    return _ops.concatenate(parts, axis=dim) if len(parts) > 1 else parts[0]
+
+
 @composite(kind="softmax")
 def softmax(x, dim: int = -1):
     """exp(x) / sum(exp(x)) along ``dim``."""

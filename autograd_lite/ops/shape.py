@@ -161,10 +161,11 @@ def _stack(*arrays, axis=0):
 
 
 @composite(kind="concatenate", sequence=True, numpy=np.concatenate)
-def concatenate(tensors, axis=0):
-    """Join a sequence of tensors along an existing axis, as numpy.concatenate."""
+def concatenate(tensors, axis=0, *, dim=None):
+    """Join a sequence of tensors along an existing axis, as numpy.concatenate (``dim=`` as
+    torch.cat)."""
     _check_sequence(tensors, "concatenate")
-    return _concatenate(*tensors, axis=axis)
+    return _concatenate(*tensors, axis=axis if dim is None else dim)
 
 
 def _check_sequence(tensors, name):
@@ -174,8 +175,9 @@ def _check_sequence(tensors, name):
 
 
 @composite(kind="stack", sequence=True, numpy=np.stack)
-def stack(tensors, axis=0):
-    """Join a sequence of same-shape tensors along a new axis, as numpy.stack."""
+def stack(tensors, axis=0, *, dim=None):
+    """Join a sequence of same-shape tensors along a new axis, as numpy.stack (``dim=`` as
+    torch.stack)."""
     _check_sequence(tensors, "stack")
-    return _stack(*tensors, axis=axis)
+    return _stack(*tensors, axis=axis if dim is None else dim)
 

@@ -145,8 +145,20 @@ def _reduce(draw, op, one_axis=False):
 @st.composite
 def _softmax(draw, op):
     """x and one axis, passed by the op's own name for it (``axis``, or ``dim`` in nn)."""
+    x = draw(arrays(shapes(min_dims=1), domain=_domains(op)[0]))
+    name = next((n for n in ("dim", "axis") if n in op.param_names), op.param_names[0])
+    return [x], {name: draw(_axis(x.ndim, allow_none=False, allow_tuple=False))}
+
+
+@st.composite
+def _pad(draw, op):
+    """x and (left, right) sizes for some of its last dims, negative ones cropping."""
     x = draw(arrays(shapes(min_dims=1)))
-    return [x], {op.param_names[0]: draw(_axis(x.ndim, allow_none=False, allow_tuple=False))}
+    sizes = []
+    for n in x.shape[::-1][:draw(st.integers(1, x.ndim))]:
+        left = draw(st.integers(-n, 2))
+        sizes += [left, draw(st.integers(-(n + min(left, 0)), 2))]
+    return [x], {"pad": tuple(sizes)}
 
 
 @st.composite
@@ -383,5 +395,5 @@ _KINDS = {
     "stack": _stack, "clip": _clip, "where": _where, "astype": _astype,
     "class_logits": _class_logits, "class_targets": functools.partial(_class_logits, soft=True),
     "flatten": _flatten, "swapaxes": _swapaxes, "loss": _loss, "batch_norm": _batch_norm,
-    "random": _random,
+    "random": _random, "pad": _pad,
 }
