@@ -538,3 +538,17 @@ def test_the_data_tools_are_at_torchs_paths():
     assert ag.utils.data.random_split is random_split
     assert ag.autograd.grad is ag.grad and ag.autograd.Function is ag.Function
     assert ag.autograd.no_grad is ag.no_grad
+
+
+def test_manual_seed_makes_an_unseeded_shuffling_loader_reproducible():
+    """As in PyTorch: the loader draws from the default generator that manual_seed seeds."""
+    def first_epoch():
+        loader = DataLoader(TensorDataset(np.arange(20)), batch_size=5, shuffle=True)
+        return [batch[0].tolist() for batch in loader]
+
+    ag.manual_seed(11)
+    a = first_epoch()
+    ag.manual_seed(11)
+    assert first_epoch() == a
+    ag.manual_seed(12)
+    assert first_epoch() != a

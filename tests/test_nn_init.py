@@ -168,3 +168,32 @@ def test_fan_computation_needs_two_dimensions(fn):
 def test_kaiming_rejects_an_unknown_mode(fn):
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out', got 'fan_avg'"):
         fn(weight((3, 3)), mode="fan_avg")
+
+
+# ---- eye_, trunc_normal_, orthogonal_ ---------------------------------------------------------
+
+
+def test_eye_puts_ones_on_the_diagonal_of_a_matrix_only():
+    w = ag.zeros(2, 3)
+    assert nn.init.eye_(w) is w and w.tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    with pytest.raises(ValueError, match="eye_: needs a 2-D tensor"):
+        nn.init.eye_(ag.zeros(3))
+
+
+def test_trunc_normal_stays_inside_its_bounds_and_follows_the_seed():
+    w = nn.init.trunc_normal_(ag.zeros(2000), std=1.0, a=-0.5, b=0.5,
+                              generator=np.random.default_rng(0))
+    assert w.numpy().min() >= -0.5 and w.numpy().max() <= 0.5
+    assert abs(float(w.numpy().mean())) < 0.05  # symmetric bounds: mean near 0
+    again = nn.init.trunc_normal_(ag.zeros(2000), std=1.0, a=-0.5, b=0.5,
+                                  generator=np.random.default_rng(0))
+    assert again.tolist() == w.tolist()
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 2)])
+def test_orthogonal_rows_or_columns_are_orthonormal_times_the_gain(shape):
+    w = nn.init.orthogonal_(ag.zeros(*shape, dtype=np.float64), gain=2.0,
+                            generator=np.random.default_rng(1))
+    m = w.numpy().reshape(shape[0], -1)
+    small = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    np.testing.assert_allclose(small, 4.0 * np.eye(min(m.shape)), atol=1e-12)

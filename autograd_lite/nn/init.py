@@ -78,6 +78,41 @@ def xavier_normal_(tensor, gain: float = 1.0, generator=None):
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
+def eye_(tensor):
+    """The identity matrix (ones on the diagonal) in a 2-D tensor, as torch.nn.init.eye_."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: needs a 2-D tensor, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None):
+    """N(mean, std^2) restricted to [a, b] (draws outside are drawn again)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
+    rng = creation.random_generator(generator, "trunc_normal_", seeds=False)
+    values = rng.normal(mean, std, tensor.shape)
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None):
+    """A (semi-)orthogonal matrix, the tensor seen as (rows, everything else), times ``gain``
+    (Saxe et al.; as PyTorch: the QR of a normal matrix, signs fixed by R's diagonal)."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: needs at least 2 dimensions, got shape {tensor.shape}")
+    rows = tensor.shape[0]
+    cols = int(np.prod(tensor.shape[1:]))
+    rng = creation.random_generator(generator, "orthogonal_", seeds=False)
+    flat = rng.standard_normal((rows, cols))
+    q, r = np.linalg.qr(flat.T if rows < cols else flat)
+    q = q * np.sign(np.diag(r))
+    return _fill(tensor, gain * (q.T if rows < cols else q).reshape(tensor.shape))
+
+
 def _kaiming_std(tensor, a, mode, nonlinearity):
     fan_in, fan_out = _fans(tensor)
     if mode not in ("fan_in", "fan_out"):
