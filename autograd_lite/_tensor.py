@@ -715,6 +715,72 @@ class Tensor:
             value = value.astype(self.dtype)  # the result keeps self's dtype, as in PyTorch
         return ops.where(mask, value, self)
 
+    # --- indexing along a dim ------------------------------------------------------------------
+
+    def gather(self, dim, index):
+        """Values along ``dim`` at ``index`` (int64, self's ndim), as torch.Tensor.gather.
+
+        >>> ag.tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, ag.tensor([[1], [0]]))
+        tensor([[2.],
+                [3.]])
+        """
+        return ops.gather(self, dim, index)
+
+    def scatter_add(self, dim, index, src):
+        """A copy with ``src`` added at ``index`` along ``dim`` (repeats add up), as
+        torch.Tensor.scatter_add (out of place; there is no ``scatter_add_``).
+
+        >>> ag.zeros(3).scatter_add(0, ag.tensor([1, 1]), ag.tensor([1.0, 2.0]))
+        tensor([0., 3., 0.])
+        """
+        return ops.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        """The slices along ``dim`` at the positions in the 1-D ``index``, as
+        torch.Tensor.index_select.
+
+        >>> ag.tensor([1.0, 2.0, 3.0]).index_select(0, ag.tensor([2, 0]))
+        tensor([3., 1.])
+        """
+        return ops.index_select(self, dim, index)
+
+    def masked_select(self, mask):
+        """The elements where the bool ``mask`` (broadcast) is True, 1-D, as
+        torch.Tensor.masked_select.
+
+        >>> ag.tensor([1.0, 2.0, 3.0]).masked_select(ag.tensor([True, False, True]))
+        tensor([1., 3.])
+        """
+        return ops.masked_select(self, mask)
+
+    def nonzero(self):
+        """The indices of the nonzero elements, an int64 tensor (count, ndim), as
+        torch.Tensor.nonzero (``as_tuple`` is not available).
+
+        >>> ag.tensor([0.0, 2.0, 3.0]).nonzero()
+        tensor([[1],
+                [2]])
+        """
+        return ops.nonzero(self)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """A named tuple ``(values, indices)``: self sorted along ``dim``, as torch.sort (the
+        sort is always stable); the gradient of the values goes to where each came from.
+
+        >>> ag.tensor([3.0, 1.0, 2.0]).sort(descending=True)
+        sort(values=tensor([3., 2., 1.]), indices=tensor([0, 2, 1]))
+        """
+        return ops.indexing.sort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """A named tuple ``(values, indices)`` of the ``k`` largest (``largest=False``:
+        smallest) elements along ``dim``, as torch.topk; always in sorted order.
+
+        >>> ag.tensor([3.0, 1.0, 2.0]).topk(2)
+        topk(values=tensor([3., 2.]), indices=tensor([0, 2]))
+        """
+        return ops.indexing.topk(self, k, dim, largest, sorted)
+
     # --- comparisons that answer with a Python bool --------------------------------------------
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:

@@ -17,7 +17,7 @@ from .errors import named
 METHODS_AS_FUNCTIONS = (
     "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "logsumexp", "softmax",
     "log_softmax", "cumsum", "norm", "transpose", "t", "permute", "flip", "roll", "chunk",
-    "split", "allclose", "equal",
+    "split", "allclose", "equal", "sort", "topk",
 )
 
 

@@ -393,6 +393,8 @@ COVERED_BY_DEDICATED_TESTS = {  # public name -> the test feeding it bad input
                     "tests/test_creation.py::test_bad_arguments_are_clear_errors_naming_the_"
                     "factory"),
     "set_default_dtype": "tests/test_dtypes.py (anything but float32 or float64, unchanged after)",
+    **dict.fromkeys(["gather", "scatter_add", "index_select", "masked_select", "nonzero"],
+                    "tests/test_ops.py::test_indexing_ops_refuse_bad_input_naming_themselves"),
     "graph_size": "test_graph_debugging_helpers_refuse_what_is_not_a_tensor",
     "GraphGrowthGuard": "test_graph_debugging_helpers_refuse_what_is_not_a_tensor",
 }
@@ -491,6 +493,8 @@ TENSOR_COVERED_ELSEWHERE = {  # PyTorch's methods, with PyTorch's errors: tests/
     "masked_fill": PARITY + "test_masked_fill_writes_value_where_the_bool_mask_is_true",
     "allclose": PARITY + "test_allclose_and_equal_answer_with_a_python_bool",
     "equal": PARITY + "test_allclose_and_equal_answer_with_a_python_bool",
+    **dict.fromkeys(["gather", "scatter_add", "index_select", "masked_select", "nonzero", "sort",
+                     "topk"], PARITY + "test_indexing_methods_take_pytorchs_spellings"),
 }
 TENSOR_EXEMPT = {
     "data": "attribute", "grad_fn": "attribute", "name": "attribute", "shape": "attribute",

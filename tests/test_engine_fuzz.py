@@ -249,6 +249,26 @@ def _plan_getitem(m, data, op):
     return [i], {"index": data.draw(st.one_of(options), label="index")}
 
 
+def _plan_gather(m, data, op):
+    """gather: x at an index along one dim; the scatter_add primitive: src (a step or a constant
+    of the index's shape) added into x at that index (repeats add)."""
+    i = m.pick(data, "x", lambda v: v.ndim >= 1)
+    if i is None:
+        return None
+    shape = m.value(i).shape
+    dim = data.draw(st.integers(0, len(shape) - 1), label="dim")
+    index_shape = tuple(data.draw(st.integers(1, 3 if k == dim else n), label="index side")
+                        for k, n in enumerate(shape))
+    index = data.draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[dim] - 1)),
+                      label="index")
+    params = {"dim": data.draw(st.sampled_from([dim, dim - len(shape)]), label="dim sign"),
+              "index": index}
+    if op.nin == 1:
+        return [i], params
+    j = m.pick(data, "src", lambda v: v.shape == index_shape)
+    return [i, m.rng.uniform(-2, 2, index_shape) if j is None else j], params
+
+
 def _plan_add_at(m, data, op):
     """Scatter x into a larger zero array: slices, plus at most one integer array (repeats add)."""
     i = m.pick(data, "x")
@@ -358,7 +378,8 @@ PLANNERS = {
     "matmul": _plan_matmul, "linear": _plan_linear, "reshape": _plan_reshape,
     "transpose": _plan_transpose,
     "broadcast_to": _plan_broadcast_to, "squeeze": _plan_squeeze, "unsqueeze": _plan_unsqueeze,
-    "getitem": _plan_getitem, "add_at": _plan_add_at, "setitem": _plan_setitem,
+    "getitem": _plan_getitem, "add_at": _plan_add_at, "gather": _plan_gather,
+    "setitem": _plan_setitem,
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
     "where": _plan_where, "astype": _plan_astype, "class_logits": _plan_class_logits,
 }
@@ -374,7 +395,7 @@ FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
     "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
-               "add_at", "setitem", "concatenate", "stack"),
+               "add_at", "setitem", "concatenate", "stack", "gather"),
 }
 
 

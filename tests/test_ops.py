@@ -756,7 +756,8 @@ COVERED_ELSEWHERE = {"clip", "where", "astype", "var", "std", "argmax", "argmin"
                      "log_softmax", "matmul", "transpose", "reshape", "broadcast_to", "squeeze",
                      "unsqueeze", "flatten", "swapaxes", "getitem", "add_at", "setitem",
                      "concatenate", "linear",
-                     "cat", "stack"}
+                     "cat", "stack", "gather", "scatter_add", "index_select", "masked_select",
+                     "nonzero"}
 
 
 def test_every_exported_op_has_a_forward_test():
@@ -793,6 +794,123 @@ def test_pow_gradient_for_the_exponent_at_base_zero_is_zero():
 
 def test_internal_primitives_are_not_exported_at_the_top_level():
     """Indexing and casts are reached through Tensor methods (x[i], x.astype), not ag.*."""
-    for name in ["getitem", "setitem", "add_at", "astype", "scatter_add"]:
+    for name in ["getitem", "setitem", "add_at", "astype", "sort_values", "topk_values"]:
         assert not hasattr(ag, name), name
     assert ag.ops.getitem(ag.tensor([1.0, 2.0]), 1).item() == 2.0
+
+
+# ---- indexing along a dim: gather, scatter_add, index_select, masked_select, nonzero, sort ---
+
+
+def grad_of(x, out, weights=None):
+    """d(sum(weights * out))/dx, the weights 1 unless given."""
+    x.grad = None
+    (out * (1.0 if weights is None else ag.tensor(weights, dtype=np.float64))).sum().backward()
+    return x.grad.tolist()
+
+
+def test_gather_picks_along_dim_and_its_gradient_adds_back_at_the_picked_places():
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float64, requires_grad=True)
+    out = ag.gather(x, 1, ag.tensor([[2, 2], [0, 1]]))  # index shorter than x along dim 1
+    assert out.tolist() == [[3.0, 3.0], [4.0, 5.0]]
+    out.backward(ag.tensor([[1.0, 10.0], [100.0, 1000.0]], dtype=np.float64))
+    assert x.grad.tolist() == [[0.0, 0.0, 11.0], [100.0, 1000.0, 0.0]]
+    assert x.gather(0, ag.tensor([[1, 0, 1]])).tolist() == [[4.0, 2.0, 6.0]]
+    assert ag.gather(x, -2, np.array([[1], [1], [0]])).tolist() == [[4.0], [4.0], [1.0]]
+    assert ag.gather(ag.tensor(5.0), 0, ag.tensor(0)).item() == 5.0
+
+
+def test_scatter_add_adds_src_at_index_and_repeated_indices_accumulate():
+    x = ag.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], dtype=np.float64, requires_grad=True)
+    src = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float64, requires_grad=True)
+    out = ag.scatter_add(x, 1, ag.tensor([[0, 0], [2, 1]]), src)  # src[:, 2] is unused
+    assert out.tolist() == [[4.0, 1.0, 1.0], [1.0, 6.0, 5.0]]
+    out.backward(ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float64))
+    assert x.grad.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert src.grad.tolist() == [[1.0, 1.0, 0.0], [6.0, 5.0, 0.0]]
+    assert x.scatter_add(0, ag.tensor([[1, 1, 0]]), src[:1]).tolist() == [[1.0, 1.0, 4.0],
+                                                                           [2.0, 3.0, 1.0]]
+    assert x.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]  # out of place
+
+
+def test_gather_and_scatter_add_give_second_derivatives():
+    x = ag.tensor([1.0, 2.0, 3.0], dtype=np.float64, requires_grad=True)
+    index = ag.tensor([2, 2, 0])
+    y = (ag.gather(x, 0, index) ** 2).sum()  # x2^2 + x2^2 + x0^2
+    (gx,) = ag.grad(y, [x], create_graph=True)
+    assert gx.tolist() == [2.0, 0.0, 12.0]
+    (ggx,) = ag.grad((gx * ag.tensor([1.0, 1.0, 1.0], dtype=np.float64)).sum(), [x])
+    assert ggx.tolist() == [2.0, 0.0, 4.0]
+
+
+def test_index_select_masked_select_and_nonzero():
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float64, requires_grad=True)
+    out = ag.index_select(x, 1, ag.tensor([2, 0, 2]))
+    assert out.tolist() == [[3.0, 1.0, 3.0], [6.0, 4.0, 6.0]]
+    assert grad_of(x, out) == [[1.0, 0.0, 2.0], [1.0, 0.0, 2.0]]
+    assert x.index_select(0, ag.tensor(1)).tolist() == [[4.0, 5.0, 6.0]]
+    picked = ag.masked_select(x, ag.tensor([True, False, True]))  # the mask is broadcast
+    assert picked.tolist() == [1.0, 3.0, 4.0, 6.0]
+    assert grad_of(x, picked) == [[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]]
+    v = ag.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    both = v.masked_select(ag.tensor([[True, False], [True, True]]))  # input broadcast too
+    assert both.tolist() == [1.0, 1.0, 2.0] and grad_of(v, both) == [2.0, 1.0]
+    nz = ag.nonzero(ag.tensor([[0.0, 1.5], [2.0, 0.0]]))
+    assert nz.tolist() == [[0, 1], [1, 0]] and nz.dtype == np.int64 and not nz.requires_grad
+    assert x.nonzero().shape == (6, 2) and ag.zeros(0, 3).nonzero().shape == (0, 2)
+
+
+def test_sort_and_topk_give_values_and_indices_and_the_gradient_follows_the_values():
+    x = ag.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], dtype=np.float64, requires_grad=True)
+    values, indices = x.sort()
+    assert values.tolist() == [[1.0, 2.0, 3.0], [0.0, 4.0, 5.0]]
+    assert indices.tolist() == [[1, 2, 0], [0, 2, 1]] and indices.dtype == np.int64
+    assert grad_of(x, values, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]) == [[3.0, 1.0, 2.0],
+                                                                       [4.0, 6.0, 5.0]]
+    assert ag.sort(x, dim=0, descending=True).indices.tolist() == [[0, 1, 1], [1, 0, 0]]
+    ties = ag.tensor([2.0, 1.0, 2.0, 1.0])  # equal values keep their order, both ways
+    assert ties.sort(stable=True).indices.tolist() == [1, 3, 0, 2]
+    assert ties.sort(descending=True, stable=True).indices.tolist() == [0, 2, 1, 3]
+    top = x.topk(2)
+    assert top.values.tolist() == [[3.0, 2.0], [5.0, 4.0]]
+    assert top.indices.tolist() == [[0, 2], [1, 2]]
+    assert grad_of(x, top.values) == [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+    low = ag.topk(x, 1, dim=0, largest=False)
+    assert low.values.tolist() == [[0.0, 1.0, 2.0]] and low.indices.tolist() == [[1, 0, 0]]
+
+
+def test_indexing_ops_refuse_bad_input_naming_themselves():
+    x = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with pytest.raises(TypeError, match="gather: index must be an integer"):
+        ag.gather(x, 1, ag.tensor([[0.0]]))
+    with pytest.raises(IndexError, match="gather: index 2 is out of bounds"):
+        ag.gather(x, 1, ag.tensor([[2]]))
+    with pytest.raises(IndexError, match="gather: index -1 is out of bounds"):
+        x.gather(1, ag.tensor([[-1]]))
+    with pytest.raises(ValueError, match="gather: index must have as many dims"):
+        ag.gather(x, 0, ag.tensor([0]))
+    with pytest.raises(ValueError, match=r"gather: index shape \(3, 1\) is longer"):
+        ag.gather(x, 1, ag.tensor([[0], [0], [0]]))
+    with pytest.raises(ValueError, match="gather: axis 2 is out of bounds"):
+        ag.gather(x, 2, ag.tensor([[0]]))
+    with pytest.raises(ValueError, match="scatter_add: index shape"):
+        ag.scatter_add(x, 1, ag.tensor([[0, 1]]), ag.tensor([[1.0]]))
+    with pytest.raises(TypeError, match="scatter_add: src must have input's dtype"):
+        x.scatter_add(1, ag.tensor([[0]]), ag.tensor([[1]]))
+    with pytest.raises(ValueError, match="index_select: index must be 1-D"):
+        ag.index_select(x, 0, ag.tensor([[0]]))
+    with pytest.raises(IndexError, match="index_select: index 5 is out of bounds"):
+        x.index_select(0, ag.tensor([5]))
+    with pytest.raises(TypeError, match="masked_select: mask must be bool"):
+        ag.masked_select(x, ag.tensor([1, 0]))
+    with pytest.raises(ValueError, match="masked_select"):
+        x.masked_select(ag.tensor([True, False, True]))
+    with pytest.raises(TypeError, match="nonzero"):
+        ag.nonzero("ab")
+    with pytest.raises(ValueError, match="topk: k=3 is out of range"):
+        x.topk(3)
+    with pytest.raises(TypeError, match="topk: k must be an integer"):
+        ag.topk(x, 1.5)
+    with pytest.raises(ValueError, match="sort: axis 2 is out of bounds"):
+        x.sort(2)
+    assert x.grad is None and x.tolist() == [[1.0, 2.0], [3.0, 4.0]]

@@ -376,3 +376,27 @@ def test_cat_and_stack_take_pytorchs_dim():
     assert ag.cat([a, b], dim=1).tolist() == [[1.0, 3.0], [2.0, 4.0]]
     assert ag.stack([a, b], dim=0).shape == (2, 2, 1)
     assert ag.concatenate((a, b), axis=0).tolist() == [[1.0], [2.0], [3.0], [4.0]]
+
+
+# ---- indexing along a dim: gather, scatter_add, index_select, masked_select, nonzero, sort -----
+
+
+def test_indexing_methods_take_pytorchs_spellings():
+    x = leaf([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    assert x.gather(dim=1, index=ag.tensor([[0], [1]])).tolist() == [[3.0], [5.0]]
+    assert ag.gather(x, 0, index=ag.tensor([[1, 0, 1]])).tolist() == [[0.0, 1.0, 4.0]]
+    assert x.scatter_add(dim=0, index=ag.tensor([[1, 1, 1]]), src=ag.ones(1, 3, dtype=ag.float64)
+                         ).tolist() == [[3.0, 1.0, 2.0], [1.0, 6.0, 5.0]]
+    assert x.index_select(dim=1, index=ag.tensor([1])).tolist() == [[1.0], [5.0]]
+    assert ag.masked_select(x, mask=x > 2.5).tolist() == [3.0, 5.0, 4.0]
+    assert (x > 2.5).nonzero().tolist() == [[0, 0], [1, 1], [1, 2]]
+    result = x.sort(dim=0, descending=True)
+    assert type(result).__name__ == "sort" and result._fields == ("values", "indices")
+    values, indices = result
+    assert values.tolist() == [[3.0, 5.0, 4.0], [0.0, 1.0, 2.0]]
+    assert indices.tolist() == [[0, 1, 1], [1, 0, 0]]
+    assert ag.sort(x, stable=True).values.tolist() == [[1.0, 2.0, 3.0], [0.0, 4.0, 5.0]]
+    top = ag.topk(x, k=1, dim=1, largest=True, sorted=True)
+    assert type(top).__name__ == "topk" and top.values.tolist() == [[3.0], [5.0]]
+    assert x.topk(2, largest=False).indices.tolist() == [[1, 2], [0, 2]]
+    assert grad_of(x, x.topk(1, dim=0).values) == [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]

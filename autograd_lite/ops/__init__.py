@@ -3,7 +3,7 @@
 (``@primitive`` or ``@composite``) in one of those files is what makes it ``ag.ops.<name>``,
 and, unless declared ``public=False``, ``ag.<name>``."""
 
-from . import compare, elementwise, linalg, reduce, shape  # noqa: F401  (each declares its ops)
+from . import compare, elementwise, indexing, linalg, reduce, shape  # noqa: F401 (declare ops)
 from .registry import COMPOSITES, REGISTRY, Composite, Op, composite, primitive
 
 _DECLARED = {op.name: op for op in [*REGISTRY.values(), *COMPOSITES.values()]

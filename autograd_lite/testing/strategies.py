@@ -281,6 +281,51 @@ def _setitem(draw, op):
 
 
 @st.composite
+def _gather(draw, op, longer_src=False):
+    """input, a dim, an int64 index of input's ndim (no longer than input off ``dim``, any
+    length along it, repeats included) and, where the op takes one, a src of index's shape
+    (``longer_src``: maybe longer in some dims, as scatter_add allows)."""
+    x = draw(arrays(domain=_domains(op)[0]))
+    d = draw(st.integers(-x.ndim, x.ndim - 1)) if x.ndim else draw(st.sampled_from([0, -1]))
+    shape = tuple(draw(st.integers(1, 3)) if k == d % x.ndim else draw(st.integers(1, n))
+                  for k, n in enumerate(x.shape))
+    high = x.shape[d] - 1 if x.ndim else 0
+    values = {"input": x, "dim": d,
+              "index": draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high)))}
+    if "src" in op.input_names:
+        more = [draw(st.integers(0, 1)) if longer_src else 0 for _ in shape]
+        values["src"] = draw(arrays(tuple(n + m for n, m in zip(shape, more))))
+    return _split(op, values, {})
+
+
+@st.composite
+def _index_select(draw, op):
+    """input, a dim and a 1-D (or 0-d) int64 index into it, repeats included."""
+    x = draw(arrays(domain=_domains(op)[0]))
+    d = draw(st.integers(-x.ndim, x.ndim - 1)) if x.ndim else 0
+    shape = draw(st.sampled_from([(), (draw(st.integers(1, 3)),)])) if x.ndim else (1,)
+    high = x.shape[d] - 1 if x.ndim else 0
+    index = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high)))
+    return [x], {"dim": d, "index": index}
+
+
+@st.composite
+def _masked_select(draw, op):
+    """input and a bool mask of a shape broadcasting with it."""
+    shape, mask_shape = draw(broadcastable_shapes(2))
+    x = draw(arrays(shape, domain=_domains(op)[0]))
+    return [x, draw(arrays(mask_shape, domain="bool"))], {}
+
+
+@st.composite
+def _topk(draw, op):
+    """input (1-d or more), a dim and a k from 1 to its length."""
+    x = draw(arrays(shapes(min_dims=1), domain=_domains(op)[0]))
+    d = draw(st.integers(-x.ndim, x.ndim - 1))
+    return [x], {"k": draw(st.integers(1, x.shape[d])), "dim": d}
+
+
+@st.composite
 def _concatenate(draw, op):
     base = list(draw(shapes(min_dims=1)))
     axis = draw(st.integers(-len(base), len(base) - 1))
@@ -396,4 +441,7 @@ _KINDS = {
     "class_logits": _class_logits, "class_targets": functools.partial(_class_logits, soft=True),
     "flatten": _flatten, "swapaxes": _swapaxes, "loss": _loss, "batch_norm": _batch_norm,
     "random": _random, "pad": _pad,
+    "gather": _gather, "scatter_add": functools.partial(_gather, longer_src=True),
+    "index_select": _index_select, "masked_select": _masked_select, "topk": _topk,
+    "nonzero": _elementwise,
 }
