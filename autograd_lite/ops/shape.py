@@ -63,7 +63,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape[:start] + (merged,) + shape[end + 1:])
 
 
-@composite(kind="swapaxes", numpy=np.swapaxes)
+@composite(kind="swapaxes", nin=1, numpy=np.swapaxes)
 def swapaxes(x, axis1, axis2):
     """Exchange two axes, as numpy.swapaxes."""
     shape = registry.shape_of_operand(x, "swapaxes")
