@@ -715,6 +715,15 @@ class Tensor:
             value = value.astype(self.dtype)  # the result keeps self's dtype, as in PyTorch
         return ops.where(mask, value, self)
 
+    def masked_fill_(self, mask, value):
+        """``masked_fill`` written into this tensor, with the rules of the other in-place ops.
+
+        >>> x = ag.tensor([1.0, -2.0, 3.0])
+        >>> x.masked_fill_(x < 0, 0.0)
+        tensor([1., 0., 3.])
+        """
+        return self._inplace("masked_fill_", lambda t: t.masked_fill(mask, value), value)
+
     # --- indexing along a dim ------------------------------------------------------------------
 
     def gather(self, dim, index):
@@ -728,12 +737,21 @@ class Tensor:
 
     def scatter_add(self, dim, index, src):
         """A copy with ``src`` added at ``index`` along ``dim`` (repeats add up), as
-        torch.Tensor.scatter_add (out of place; there is no ``scatter_add_``).
+        torch.Tensor.scatter_add.
 
         >>> ag.zeros(3).scatter_add(0, ag.tensor([1, 1]), ag.tensor([1.0, 2.0]))
         tensor([0., 3., 0.])
         """
         return ops.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        """``scatter_add`` written into this tensor, with the rules of the other in-place ops.
+
+        >>> counts = ag.zeros(3)
+        >>> counts.scatter_add_(0, ag.tensor([2, 0, 2]), ag.ones(3))
+        tensor([1., 0., 2.])
+        """
+        return self._inplace("scatter_add_", lambda t: ops.scatter_add(t, dim, index, src), src)
 
     def index_select(self, dim, index):
         """The slices along ``dim`` at the positions in the 1-D ``index``, as

@@ -392,6 +392,7 @@ COVERED_BY_DEDICATED_TESTS = {  # public name -> the test feeding it bad input
     **dict.fromkeys(["eye", "linspace", "logspace", "randint", "randperm", "full_like", "empty"],
                     "tests/test_creation.py::test_bad_arguments_are_clear_errors_naming_the_"
                     "factory"),
+    "einsum": "tests/test_ops.py::test_einsum_refuses_bad_equations_naming_itself",
     "set_default_dtype": "tests/test_dtypes.py (anything but float32 or float64, unchanged after)",
     **dict.fromkeys(["gather", "scatter_add", "index_select", "masked_select", "nonzero"],
                     "tests/test_ops.py::test_indexing_ops_refuse_bad_input_naming_themselves"),
@@ -491,6 +492,8 @@ TENSOR_COVERED_ELSEWHERE = {  # PyTorch's methods, with PyTorch's errors: tests/
     "new_full": PARITY + "test_new_factories_take_this_tensors_dtype",
     "new_tensor": PARITY + "test_new_factories_take_this_tensors_dtype",
     "masked_fill": PARITY + "test_masked_fill_writes_value_where_the_bool_mask_is_true",
+    **dict.fromkeys(["masked_fill_", "scatter_add_"], PARITY + "test_scatter_add_and_masked_"
+                    "fill_in_place_follow_the_in_place_rules"),
     "allclose": PARITY + "test_allclose_and_equal_answer_with_a_python_bool",
     "equal": PARITY + "test_allclose_and_equal_answer_with_a_python_bool",
     **dict.fromkeys(["gather", "scatter_add", "index_select", "masked_select", "nonzero", "sort",

@@ -373,6 +373,26 @@ def _plan_class_logits(m, data, op):
                                                           label="reduction")}
 
 
+def _plan_einsum(m, data, op):
+    """One or two earlier values, their dims lettered (y's dims share a letter with an equal
+    x dim, or get one of their own), summed to some of the letters in a drawn order."""
+    chosen = [m.pick(data, f"operand {k}", lambda v: v.ndim <= 3) for k in range(op.nin)]
+    if None in chosen:
+        return None
+    xs = m.value(chosen[0]).shape
+    terms = ["ijk"[:len(xs)]]
+    if op.nin == 2:
+        term = ""
+        for n in m.value(chosen[1]).shape:
+            shared = [c for c, size in zip(terms[0], xs) if size == n and c not in term]
+            term += data.draw(st.sampled_from([*shared, "lmn"[len(term)]]), label="letter")
+        terms.append(term)
+    letters = sorted(set("".join(terms)))
+    out = data.draw(st.permutations(letters), label="output order")
+    out = "".join(out[:data.draw(st.integers(0, len(letters)), label="output letters")])
+    return chosen, {"equation": ",".join(terms) + "->" + out}
+
+
 PLANNERS = {
     "elementwise": _plan_elementwise, "reduce": _plan_reduce, "softmax": _plan_softmax,
     "matmul": _plan_matmul, "linear": _plan_linear, "reshape": _plan_reshape,
@@ -382,6 +402,7 @@ PLANNERS = {
     "setitem": _plan_setitem,
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
     "where": _plan_where, "astype": _plan_astype, "class_logits": _plan_class_logits,
+    "einsum": _plan_einsum,
 }
 """How to draw arguments for each declared op ``kind``, given the tensors built so far: each
 returns (args, params), args being step numbers or constant arrays, or None if nothing fits."""
@@ -393,7 +414,7 @@ SHIPPED = sorted(name for name, op in REGISTRY.items()
 # and a single op rule switched off would leave a run with no ops at all.
 FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
-    "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits"),
+    "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits", "einsum"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
                "add_at", "setitem", "concatenate", "stack", "gather"),
 }

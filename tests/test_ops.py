@@ -16,6 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 import autograd_lite as ag
 from autograd_lite import ops
+from autograd_lite.testing import gradcheck, gradgradcheck
 
 REALS = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 POSITIVE = st.floats(0.1, 10)
@@ -757,7 +758,7 @@ COVERED_ELSEWHERE = {"clip", "where", "astype", "var", "std", "argmax", "argmin"
                      "unsqueeze", "flatten", "swapaxes", "getitem", "add_at", "setitem",
                      "concatenate", "linear",
                      "cat", "stack", "gather", "scatter_add", "index_select", "masked_select",
-                     "nonzero"}
+                     "nonzero", "einsum"}
 
 
 def test_every_exported_op_has_a_forward_test():
@@ -914,3 +915,59 @@ def test_indexing_ops_refuse_bad_input_naming_themselves():
     with pytest.raises(ValueError, match="sort: axis 2 is out of bounds"):
         x.sort(2)
     assert x.grad is None and x.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+# ---- einsum ---------------------------------------------------------------------------------
+
+EINSUM_CASES = [  # equation, operand shapes: numpy.einsum gives the expected values
+    ("ij,jk->ik", [(2, 3), (3, 4)]),   # matrix product
+    ("ij,jk", [(2, 3), (3, 4)]),       # the same, output implicit
+    ("ii", [(3, 3)]),                  # trace
+    ("ii->i", [(3, 3)]),               # diagonal
+    ("ij->ji", [(2, 3)]),              # transpose
+    ("ij->", [(2, 3)]),                # sum of everything
+    ("i,j->ij", [(2,), (3,)]),         # outer product
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),   # batched matrix product
+    ("...ij,...jk", [(5, 2, 3), (3, 4)]),       # "..." broadcasts batches
+    ("i,i,i->", [(3,), (3,), (3,)]),   # three operands, contracted pairwise
+    ("ijk,ik->j", [(2, 3, 4), (2, 4)]),
+    ("iij,j->i", [(3, 3, 2), (2,)]),   # a diagonal inside a contraction
+    ("ij,kj->ikj", [(1, 3), (4, 3)]),  # a size-1 dim broadcasts, as numpy and torch allow
+]
+
+
+@pytest.mark.parametrize(("equation", "shapes"), EINSUM_CASES)
+def test_einsum_matches_numpy_and_its_gradient_matches_finite_differences(equation, shapes):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=s) for s in shapes]
+    inputs = [ag.tensor(a, requires_grad=True) for a in arrays]
+    np.testing.assert_allclose(ag.einsum(equation, *inputs).numpy(), np.einsum(equation, *arrays))
+    np.testing.assert_allclose(np.einsum(equation, *inputs).numpy(),  # numpy's own name routes
+                               np.einsum(equation, *arrays))
+    assert gradcheck(lambda *xs: ag.einsum(equation, *xs), inputs)
+    assert gradgradcheck(lambda *xs: ag.einsum(equation, *xs), inputs)
+
+
+def test_einsum_takes_its_operands_as_a_list_too_and_keeps_float32():
+    a = ag.ones(2, 3)
+    assert ag.einsum("ij,jk->ik", [a, ag.ones(3, 4)]).shape == (2, 4)
+    assert ag.einsum("ij->j", a).dtype == np.float32
+
+
+def test_einsum_refuses_bad_equations_naming_itself():
+    a = ag.ones(2, 3)
+    with pytest.raises(ValueError, match="einsum: the equation 'ij,jk' has 2 operand"):
+        ag.einsum("ij,jk", a)
+    with pytest.raises(ValueError, match=r"einsum: operand 0 has subscripts 'ijk' for 3 dim\(s\), "
+                                         r"but shape \(2, 3\)"):
+        ag.einsum("ijk", a)
+    with pytest.raises(ValueError, match="einsum: subscript 'j' has size 3 in one place and 2"):
+        ag.einsum("ij,jk", a, ag.ones(2, 2))
+    with pytest.raises(ValueError, match="einsum: the output 'ik' must name each input letter"):
+        ag.einsum("ij->ik", a)
+    with pytest.raises(ValueError, match="einsum: the output 'ii' must name"):
+        ag.einsum("ij->ii", a)
+    with pytest.raises(ValueError, match="einsum: subscripts are letters"):
+        ag.einsum("i2", a)
+    with pytest.raises(TypeError, match="einsum: the equation comes first"):
+        ag.einsum(a, "ij")

@@ -357,6 +357,21 @@ def test_masked_fill_writes_value_where_the_bool_mask_is_true():
         x.masked_fill(ag.tensor([1, 0]), 0.0)
 
 
+def test_scatter_add_and_masked_fill_in_place_follow_the_in_place_rules():
+    counts = ag.zeros(3, dtype=ag.float64)
+    assert counts.scatter_add_(0, ag.tensor([2, 0, 2]), ag.ones(3, dtype=ag.float64)) is counts
+    assert counts.tolist() == [1.0, 0.0, 2.0]
+    x = leaf([1.0, -2.0, 3.0])
+    h = x * 1.0  # a non-leaf: recorded in place, the gradient flows through both ops
+    h.masked_fill_(h < 0, 0.0).scatter_add_(0, ag.tensor([0, 0]), leaf([1.0, 1.0]))
+    assert h.tolist() == [3.0, 0.0, 3.0] and grad_of(x, h) == [1.0, 0.0, 1.0]
+    with pytest.raises(RuntimeError, match="scatter_add_: a leaf tensor that requires grad"):
+        x.scatter_add_(0, ag.tensor([0]), leaf([1.0]))
+    with pytest.raises(RuntimeError, match="masked_fill_: a leaf tensor that requires grad"):
+        x.masked_fill_(ag.tensor([True, False, False]), 0.0)
+    assert x.tolist() == [1.0, -2.0, 3.0]
+
+
 def test_allclose_and_equal_answer_with_a_python_bool():
     a = ag.tensor([1.0, 2.0, np.nan], dtype=np.float64)
     b = ag.tensor([1.0, 2.0 + 1e-9, np.nan], dtype=np.float64)

@@ -1,8 +1,9 @@
-"""Matrix product with numpy's semantics: 1-D vectors, 2-D matrices, broadcast batches."""
+"""Matrix products with numpy's semantics (1-D vectors, 2-D matrices, broadcast batches),
+PyTorch's linear, and einsum."""
 
 import numpy as np
 
-from .registry import primitive
+from .registry import composite, primitive
 
 # Both rules lift 1-D operands to matrices (a row for x, a column for y), take the matrix
 # gradient, and drop the added axis again; the engine sums over broadcast batch dimensions.
@@ -46,3 +47,140 @@ def linear(x, weight, bias):
         out += bias  # the product is a new array: add in place, no second (batch, out) array
         return out
     return out + bias
+
+
+# ---- einsum -----------------------------------------------------------------------------------
+# Two primitives, of one and of two operands, take an explicit equation without "..."; the
+# public einsum spells the equation out and contracts its operands pairwise, left to right.
+# Every gradient is itself an einsum: of g with the other operand, summing what the output and
+# the other operand do not carry, times ones for the letters only this operand has and an
+# identity for each repeated letter (the diagonal "ii" it read).
+
+
+def _einsum_vjp(g, out_subs, others, target_subs, shape):
+    """The gradient for an operand with subscripts ``target_subs`` and ``shape``, given ``g``
+    (subscripts ``out_subs``) and the other operands as (array, subscripts) pairs."""
+    operands, terms = [g, *(a for a, _ in others)], [out_subs, *(s for _, s in others)]
+    known = set("".join(terms))
+    free = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+            if c not in known and c not in target_subs)
+    result, seen = [], {}
+    for c, n in zip(target_subs, shape):
+        if c in seen:  # a repeated letter: the identity puts g on the diagonal
+            fresh = next(free)
+            operands.append(np.eye(n, dtype=g.dtype))
+            terms.append(c + fresh)
+            result.append(fresh)
+            continue
+        seen[c] = n
+        if c not in known:  # summed over by this operand alone: every entry gets g
+            operands.append(np.ones(n, dtype=g.dtype))
+            terms.append(c)
+        result.append(c)
+    return np.einsum(",".join(terms) + "->" + "".join(result), *operands)
+
+
+def _sides(equation):
+    inputs, out = equation.split("->")
+    return inputs.split(","), out
+
+
+@primitive(lambda g, out, x, equation: _einsum_vjp(g, _sides(equation)[1], (),
+                                                   _sides(equation)[0][0], x.shape),
+           saves="", kind="einsum", nin=1, derivative="g (summed, or spread over the diagonal)",
+           name="einsum1", public=False)
+def _einsum1(x, equation):
+    """One operand's einsum with an explicit output and no ellipsis ("ii->i", "ij->ji")."""
+    return np.einsum(equation, x)
+
+
+def _einsum2_vjp(g, out, x, y, equation, argnum):
+    (xs, ys), out_subs = _sides(equation)
+    if argnum == 0:
+        return _einsum_vjp(g, out_subs, ((y, ys),), xs, x.shape)
+    return _einsum_vjp(g, out_subs, ((x, xs),), ys, y.shape)
+
+
+@primitive(lambda g, out, x, y, equation: _einsum2_vjp(g, out, x, y, equation, 0),
+           lambda g, out, x, y, equation: _einsum2_vjp(g, out, x, y, equation, 1),
+           saves=("y", "x"), kind="einsum", nin=2, derivative=("einsum(g, y)", "einsum(g, x)"),
+           name="einsum2", public=False)
+def _einsum2(x, y, equation):
+    """Two operands' einsum with an explicit output and no ellipsis ("ij,jk->ik")."""
+    return np.einsum(equation, x, y, optimize=True)
+
+
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _explicit(equation, shapes):
+    """``equation`` with its output written out and each "..." replaced by letters of its
+    own, checked against the operands' shapes, as (input subscripts, output subscripts)."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, out = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operand(s), "
+                         f"got {len(shapes)}")
+    bad = set(equation) - _LETTERS - set(",.->")
+    if bad or any(t.replace("...", "").count(".") for t in [*terms, out]):
+        raise ValueError(f"einsum: subscripts are letters a-z, A-Z and '...'; got {equation!r}")
+    spare = [c for c in sorted(_LETTERS) if c not in equation]
+    ellipsis_dims = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes)
+                         if "..." in t), default=0)
+    dots = "".join(spare[:ellipsis_dims])
+    explicit = []
+    for term, shape in zip(terms, shapes):
+        named = len(term.replace("...", ""))
+        if ("..." not in term and named != len(shape)) or named > len(shape):
+            raise ValueError(f"einsum: operand {len(explicit)} has subscripts {term!r} for "
+                             f"{named} dim(s), but shape {tuple(shape)}")
+        explicit.append(term.replace("...", dots[ellipsis_dims - (len(shape) - named):]))
+    if not arrow:  # implicit: the letters used once, in alphabetical order, after "..."
+        letters = "".join(explicit)
+        out = "..." * bool(dots) + "".join(sorted(c for c in set(inputs) - {".", ","}
+                                                  if letters.count(c) == 1))
+    out = out.replace("...", dots)
+    unknown = set(out) - set("".join(explicit))
+    if unknown or len(set(out)) != len(out):
+        raise ValueError(f"einsum: the output {out!r} must name each input letter at most once "
+                         f"({equation!r})")
+    sizes = {}
+    for term, shape in zip(explicit, shapes):
+        for c, n in zip(term, shape):
+            if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
+                raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one place "
+                                 f"and {n} in another (shapes {[tuple(s) for s in shapes]})")
+            sizes[c] = max(n, sizes[c])
+    return explicit, out
+
+
+@composite(kind="einsum", nin=0, numpy=np.einsum)
+def einsum(equation, *operands):
+    """Sum of products over the subscripts ``equation`` names, as torch.einsum and
+    numpy.einsum ("ij,jk->ik" is a matrix product, "ii" a trace, "...ij->...ji" a transpose).
+    Operands may also come as one list.
+
+    >>> a = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> ag.einsum("ij,j->i", a, ag.tensor([1.0, 1.0]))
+    tensor([3., 7.], grad_fn=<einsum2>)
+    >>> ag.einsum("ii", a)
+    tensor(5., grad_fn=<einsum1>)
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation comes first, as a string; got "
+                        f"{type(equation).__name__}")
+    shapes = [a.shape if hasattr(a, "shape") else np.shape(a) for a in operands]
+    terms, out = _explicit(equation, shapes)
+    if len(operands) == 1:
+        return _einsum1(operands[0], equation=f"{terms[0]}->{out}")
+    acc, acc_subs = operands[0], terms[0]
+    for k in range(1, len(operands)):
+        needed = set(out).union(*terms[k + 1:])
+        subs = out if k == len(operands) - 1 else "".join(
+            dict.fromkeys(c for c in acc_subs + terms[k] if c in needed))
+        acc = _einsum2(acc, operands[k], equation=f"{acc_subs},{terms[k]}->{subs}")
+        acc_subs = subs
+    return acc

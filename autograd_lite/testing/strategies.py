@@ -326,6 +326,30 @@ def _topk(draw, op):
 
 
 @st.composite
+def _einsum(draw, op):
+    """Operands with subscripts from "ijk" (a letter may repeat in one operand: a diagonal) and
+    an output naming some of them: the primitives take one or two operands and the explicit
+    equation; the public einsum (``nin=0``) takes the equation first, then one to three
+    operands, and may leave the output implicit or batch over "..."."""
+    public = op.nin == 0
+    sizes = {c: draw(st.integers(1, 3)) for c in "ijk"}
+    count = draw(st.integers(1, 3)) if public else op.nin
+    terms = [draw(st.text("ijk", max_size=3)) for _ in range(count)]
+    used = sorted(set("".join(terms)))
+    out = "".join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))])
+    batch = draw(shapes(max_dims=2)) if public and draw(st.booleans()) else None
+    operands = [draw(arrays(((*batch,) if batch else ()) + tuple(sizes[c] for c in t)))
+                for t in terms]
+    if batch is not None:
+        terms, out = ["..." + t for t in terms], "..." + out
+    implicit = public and draw(st.booleans())
+    equation = ",".join(terms) + ("" if implicit else "->" + out)
+    if public:
+        return [equation, *operands], {}
+    return operands, {"equation": equation}
+
+
+@st.composite
 def _concatenate(draw, op):
     base = list(draw(shapes(min_dims=1)))
     axis = draw(st.integers(-len(base), len(base) - 1))
@@ -443,5 +467,5 @@ _KINDS = {
     "random": _random, "pad": _pad,
     "gather": _gather, "scatter_add": functools.partial(_gather, longer_src=True),
     "index_select": _index_select, "masked_select": _masked_select, "topk": _topk,
-    "nonzero": _elementwise,
+    "nonzero": _elementwise, "einsum": _einsum,
 }
