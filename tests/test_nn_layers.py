@@ -37,14 +37,14 @@ def functional_call(model, tensors, *args):
         for part in filter(None, path.split(".")):
             owner = getattr(owner, part)
         owners[name] = (owner, attr, getattr(owner, attr))
-    try:
+    try:  # in the registry itself: assigning a plain Tensor over a Parameter is refused
         for name, t in tensors.items():
             owner, attr, _ = owners[name]
-            setattr(owner, attr, t)
+            owner._parameters[attr] = t
         return model(*args)
     finally:
         for owner, attr, original in owners.values():
-            setattr(owner, attr, original)
+            owner._parameters[attr] = original
 
 
 # ---- Linear ------------------------------------------------------------------------------------
@@ -234,11 +234,30 @@ def test_sequential_index_out_of_range_says_how_many_modules():
         nn.Sequential(nn.Tanh(), nn.ReLU())[2]
 
 
-def test_sequential_append_refuses_to_replace_a_module():
+def test_sequential_append_and_insert_refuse_to_replace_a_module():
     tail = nn.Sequential(nn.Tanh(), nn.ReLU(), nn.Sigmoid())[1:]  # named "1" and "2"
-    with pytest.raises(ValueError, match="already named '2'"):
-        tail.append(nn.Tanh())
+    with pytest.raises(ValueError, match=r"named \['1', '2'\], not numbered 0..1"):
+        tail.append(nn.Tanh())  # PyTorch would name it "2", replacing the Sigmoid
+    with pytest.raises(ValueError, match="Sequential.insert: .* not numbered"):
+        tail.insert(0, nn.Tanh())
     assert len(tail) == 2
+
+
+def test_sequential_insert_pop_del_and_setitem_edit_it_like_a_list_renumbering_as_pytorch():
+    a, b, c = nn.Linear(1, 1), nn.Tanh(), nn.Linear(1, 1)
+    model = nn.Sequential(a, c)
+    assert model.insert(1, b) is model and list(model) == [a, b, c]
+    assert model.pop(0) is a and list(model._modules) == ["0", "1"]
+    assert [name for name, _ in model.named_parameters()] == ["1.weight", "1.bias"]
+    model[0] = nn.ReLU()
+    del model[-1]
+    model.extend([nn.Sigmoid(), a])
+    assert [type(m).__name__ for m in model] == ["ReLU", "Sigmoid", "Linear"]
+    with pytest.raises(IndexError, match="Sequential.insert: index 5 is out of range for 3"):
+        model.insert(5, nn.Tanh())
+    with pytest.raises(TypeError, match="Sequential.insert: int is not a Module"):
+        model.insert(0, 3)
+    assert len(model) == 3
 
 
 def test_sequential_append_registers_the_next_index():
@@ -534,9 +553,10 @@ def test_parameterdict_setitem_update_pop_del_clear():
     d["a"] = np.ones(1)
     d.update([("b", ag.ones(2)), ("c", "not a tensor")])
     d["c"] = ag.ones(3)  # an object replaced by a tensor becomes a Parameter
-    d["a"] = "plain"  # and the other way round
+    with pytest.raises(TypeError, match="cannot assign 'str' as parameter 'a'"):
+        d["a"] = "plain"  # but not the other way round, as in PyTorch
     assert list(d) == ["a", "b", "c"]
-    assert [n for n, _ in d.named_parameters()] == ["b", "c"]
+    assert [n for n, _ in d.named_parameters()] == ["a", "b", "c"]
     assert d.pop("b").shape == (2,) and "b" not in d
     del d["a"]
     assert list(d) == ["c"]
@@ -634,6 +654,9 @@ def test_dropout_masks_are_reproducible_with_a_seeded_generator():
     first = a(x).numpy()
     np.testing.assert_array_equal(first, b(x).numpy())
     assert not np.array_equal(first, a(x).numpy())  # a fresh mask on every call
+    with pytest.raises(TypeError, match="dropout: generator must be None or a numpy.random."
+                                        "Generator, got int 7"):
+        F.dropout(x, 0.5, generator=7)  # a seed is not a generator (PyTorch's rule too)
 
 
 def test_dropout_masks_are_reproducible_with_manual_seed():

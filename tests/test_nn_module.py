@@ -68,11 +68,22 @@ def test_reassigning_a_plain_attribute_to_a_parameter_registers_it():
     assert list(dict(m.named_parameters())) == ["w"]
 
 
-def test_reassigning_a_parameter_to_a_plain_value_unregisters_it():
+def test_a_parameter_or_submodule_is_replaced_only_by_its_kind_or_none_as_in_pytorch():
     m = TwoLayer()
-    m.scale = 2.0
-    assert m.scale == 2.0
-    assert "scale" not in dict(m.named_parameters())
+    with pytest.raises(TypeError, match=r"cannot assign 'Tensor' as parameter 'scale' "
+                                        r"\(ag.nn.Parameter or None expected\)"):
+        m.scale = ag.tensor(2.0)  # would silently stop training it
+    with pytest.raises(TypeError, match="cannot assign 'float' as parameter 'scale'"):
+        m.scale = 2.0
+    with pytest.raises(TypeError, match="cannot assign 'Linear' as parameter 'scale'"):
+        m.scale = nn.Linear(1, 1)
+    with pytest.raises(TypeError, match="cannot assign 'Parameter' as child module 'fc1'"):
+        m.fc1 = nn.Parameter(ag.zeros(1))
+    assert "scale" in dict(m.named_parameters()) and isinstance(m.fc1, nn.Linear)
+    m.scale = nn.Parameter(ag.ones(1))
+    m.fc1 = None  # None unregisters, as PyTorch leaves no parameters behind
+    assert m.fc1 is None and list(dict(m.named_parameters())) == [
+        "scale", "fc2.weight", "fc2.bias"]
 
 
 def test_deleting_a_submodule_unregisters_it():

@@ -196,7 +196,7 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
-    gen = generator or creation.default_generator()
+    gen = creation.random_generator(generator, "dropout", seeds=False)
     keep = gen.random(np.shape(x.data if isinstance(x, Tensor) else x)) >= p
     scale = 0.0 if p == 1 else 1 / (1 - p)
     return _ops.mul(x, (keep * scale).astype(_dtype(x)))

@@ -131,18 +131,72 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def __setitem__(self, i, module: Module):
+        """Replace the module at position ``i``, under the same name."""
+        self.add_module(list(self._modules)[_position(self, i, "modules")], module)
+
+    def __delitem__(self, i):
+        """Remove the module(s) at ``i``; the rest are renamed "0", "1", ..., as PyTorch does
+        (named modules lose their names)."""
+        modules = list(self._modules.values())
+        del modules[i if isinstance(i, slice) else _position(self, i, "modules")]
+        _renumber(self, modules)
+
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end, named by its position (as PyTorch names it)."""
-        name = str(len(self))
-        if name in self._modules:
-            raise ValueError(f"Sequential.append: a module is already named '{name}' (this "
-                             "Sequential was sliced or built from named modules); build a new "
-                             "Sequential instead")
-        setattr(self, name, module)
+        self._check_numbered("append")
+        self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each of ``modules``."""
+        _check_iterable(self, "extend", modules)
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` (-len..len), renumbering those after it.
+
+        >>> ag.nn.Sequential(ag.nn.ReLU()).insert(0, ag.nn.Tanh())
+        Sequential(
+          (0): Tanh()
+          (1): ReLU()
+        )
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: {type(module).__name__} is not a Module")
+        self._check_numbered("insert")
+        n, index = len(self), operator.index(index)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        _renumber(self, modules)
+        return self
+
+    def pop(self, key: int | slice):
+        """Remove and return the module (or Sequential, for a slice) at ``key``."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def _check_numbered(self, method):
+        if list(self._modules) != [str(k) for k in range(len(self))]:
+            raise ValueError(f"Sequential.{method}: this Sequential's modules are named "
+                             f"{list(self._modules)}, not numbered 0..{len(self) - 1} (it was "
+                             "sliced or built from named modules); build a new Sequential "
+                             "instead")
 
 
 # ---- containers --------------------------------------------------------------------------------
+
+
+def _renumber(container, modules):
+    """Register ``modules`` under "0".."n-1", as PyTorch renames them after a deletion or an
+    insertion."""
+    container._modules.clear()
+    container._modules.update((str(k), m) for k, m in enumerate(modules))
 
 
 class ModuleList(Module):
@@ -177,12 +231,7 @@ class ModuleList(Module):
     def __delitem__(self, i):
         modules = list(self._modules.values())
         del modules[i if isinstance(i, slice) else _position(self, i, "modules")]
-        self._renumber(modules)
-
-    def _renumber(self, modules):
-        # keys stay "0".."n-1", as PyTorch keeps them after a deletion or insertion
-        self._modules.clear()
-        self._modules.update((str(k), m) for k, m in enumerate(modules))
+        _renumber(self, modules)
 
     def __len__(self):
         return len(self._modules)
@@ -214,7 +263,7 @@ class ModuleList(Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         modules = list(self._modules.values())
         modules.insert(operator.index(index), module)
-        self._renumber(modules)
+        _renumber(self, modules)
 
     def pop(self, key: int | slice):
         """Remove and return the module (or ModuleList, for a slice) at ``key``."""

@@ -80,6 +80,9 @@ class Module:
                                  "call super().__init__() first in your __init__")
         if isinstance(value, (list, tuple, dict)):
             _refuse_plain_container(name, value)
+        if value is not None:
+            _refuse_replacing(name, value, self._parameters, Parameter, "parameter")
+            _refuse_replacing(name, value, self._modules, Module, "child module")
         if name in self._buffers and not isinstance(value, Parameter) and (
                 value is None or isinstance(value, Tensor)):
             self._buffers[name] = value  # a new value for a buffer stays a buffer, as in PyTorch
@@ -491,6 +494,15 @@ class Module:
         if not lines:
             return f"{head}){note}"
         return f"{head}{note}\n" + "\n".join("  " + line for line in lines) + "\n)"
+
+
+def _refuse_replacing(name, value, registry, kind, what):
+    """A registered parameter (child module) is replaced by another or by None, never by a
+    value of another kind: PyTorch's TypeError, so ``self.weight = tensor`` cannot silently
+    stop training the weight."""
+    if name in registry and not isinstance(value, kind):
+        raise TypeError(f"cannot assign '{type(value).__name__}' as {what} '{name}' "
+                        f"(ag.nn.{kind.__name__} or None expected)")
 
 
 def _refuse_plain_container(name, value):

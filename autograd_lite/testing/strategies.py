@@ -427,15 +427,16 @@ def _batch_norm(draw, op):
     return [draw(arrays(s, domain=d)) for s, d in zip(shapes_, _domains(op))], {}
 
 
-class _Replay:
-    """Stands in for a numpy Generator, giving the same numbers on every call: finite
+class _Replay(np.random.Generator):
+    """A numpy Generator whose ``random`` gives the same numbers on every call: finite
     differences then see one fixed draw (one dropout mask), not a new one per evaluation."""
 
     def __init__(self, seed):
+        super().__init__(np.random.PCG64(seed))
         self.seed = seed
 
-    def random(self, size=None):
-        return np.random.default_rng(self.seed).random(size)
+    def random(self, size=None, dtype=np.float64, out=None):
+        return np.random.default_rng(self.seed).random(size, dtype, out)
 
     def __repr__(self):
         return f"_Replay({self.seed})"
