@@ -54,7 +54,7 @@ IDIOMS = {  # name -> f(lib, F, x): lib is ag or torch, F its nn.functional, x a
     "lib.transpose(x, 0, 1)": lambda lib, F, x: lib.transpose(x, 0, 1),
     "F.silu": lambda lib, F, x: F.silu(x),
     "F.mish": lambda lib, F, x: F.mish(x),
-    "F.log_sigmoid": lambda lib, F, x: F.logsigmoid(x) if lib is torch else F.log_sigmoid(x),
+    "F.logsigmoid": lambda lib, F, x: F.logsigmoid(x),
     "F.softplus": lambda lib, F, x: F.softplus(x),
     "F.gelu": lambda lib, F, x: F.gelu(x),
     "F.gelu(tanh)": lambda lib, F, x: F.gelu(x, approximate="tanh"),
@@ -74,6 +74,14 @@ IDIOMS = {  # name -> f(lib, F, x): lib is ag or torch, F its nn.functional, x a
     "size(1), dim(), numel()": lambda lib, F, x: (x.size(1), x.dim(), x.numel()),
     "size()": lambda lib, F, x: tuple(x.size()),
     "allclose, equal": lambda lib, F, x: (x.allclose(x + 1e-12), x.equal(x.clone())),
+    "einsum('ij,kj->ik')": lambda lib, F, x: lib.einsum("ij,kj->ik", x, x * 2),
+    "einsum('ij->j')": lambda lib, F, x: lib.einsum("ij->j", x),
+    "einsum('...j,j', list)": lambda lib, F, x: lib.einsum(
+        "...j,j", [x, lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)]),
+    "einsum('ij,ij,ij')": lambda lib, F, x: lib.einsum("ij,ij,ij", x, x, x),
+    "scatter_add_": lambda lib, F, x: (x * 1).scatter_add_(
+        1, lib.tensor([[0, 0, 1], [2, 2, 2]]), x * 3),
+    "masked_fill_": lambda lib, F, x: (x * 1).masked_fill_(x > 0, 0.5),
 }
 
 

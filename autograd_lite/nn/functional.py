@@ -71,6 +71,9 @@ def log_sigmoid(x):
     return _ops.neg(_ops.softplus(_ops.neg(x)))
 
 
+logsigmoid = log_sigmoid  # PyTorch's spelling in torch.nn.functional
+
+
 @composite(kind="softmax", domain="nonzero", draw={"p": (2.0, 1.0, 3.0)})
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
     """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``), as PyTorch's.
