@@ -55,6 +55,7 @@ STYLES = {  # kind of tensor -> graphviz attributes
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#cfe2ff"}
 ACTIVE_OP_STYLE = {"shape": "ellipse", "style": "filled,bold", "fillcolor": "#ff8787",
                    "penwidth": "2"}
+MODULE_STYLE = {"shape": "box", "style": "filled,rounded", "fillcolor": "#e5dbff"}
 
 # ---- the renderer ------------------------------------------------------------------------------
 
@@ -167,9 +168,10 @@ def _derivative(node) -> str | None:
     formula = getattr(node.op, "derivative", None)
     if not isinstance(formula, tuple):
         return formula
-    names = node.op.input_names
-    return ", ".join(f"d/d{names[i]} = {formula[i]}"
-                     for i, dest in enumerate(node.inputs) if dest is not None)
+    names = getattr(node.op, "input_names", ())
+    return ", ".join(f"d/d{names[i] if i < len(names) else f'arg{i}'} = {formula[i]}"
+                     for i, dest in enumerate(node.inputs) if dest is not None
+                     and i < len(formula)) or None
 
 
 def _same(a, b) -> bool:
@@ -216,7 +218,8 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
             raise ValueError(
                 f"draw_graph: the graph has more than max_nodes={max_nodes} ops, too many to "
                 "read. Draw a part of it (draw_graph(hidden) for an intermediate tensor, or "
-                "one layer's output), or pass max_nodes=None to draw it all (slow to lay out).")
+                "one layer's output), or pass max_nodes=None to draw it all (slow to lay out). "
+                "Graphs made by nn.Module calls are drawn as one box per call instead.")
         needs = {i: dest for i, dest in enumerate(node.inputs) if dest is not None}
         args = node.args if node.args is not None else ()
         inputs = []
@@ -243,6 +246,266 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
         where = f"{os.path.basename(line[0])}:{line[1]}" if line else ""
         graph.ops[node] = OpInfo(node.name, _attrs(node), _derivative(node), inputs, node, where)
     return graph
+
+
+# ---- module calls: one box per call ------------------------------------------------------------
+
+
+@dataclass
+class ModuleBox:
+    """One module call drawn as a box, the ops it made hidden inside."""
+
+    name: str  # qualified name from the root module, e.g. "encoder.0"; "" for the root itself
+    kind: str  # the module's class
+    inputs: tuple  # shapes of the Tensor arguments
+    outputs: tuple  # shapes of the Tensors returned
+    params: int  # number of parameter values (weights and biases)
+    ops: int = 0  # ops hidden inside
+    call: int = 1  # this is call `call` of `calls` of the same module in the graph
+    calls: int = 1
+
+    def title(self) -> str:
+        title = f"{self.name}: {self.kind}" if self.name else self.kind
+        return title + (f" (call {self.call} of {self.calls})" if self.calls > 1 else "")
+
+    def summary(self, show_shapes: bool = True, sep: str = "\n") -> str:
+        shapes = f"{_shape_list(self.inputs)} -> {_shape_list(self.outputs)}"
+        counts = f"{self.params:,} params, {self.ops} op{'s' if self.ops != 1 else ''}"
+        return sep.join([self.title()] + ([shapes] if show_shapes else []) + [counts])
+
+
+def _shape_list(shapes) -> str:
+    return ", ".join(str(list(shape)) for shape in shapes) or "()"
+
+
+@dataclass
+class Collapsed:
+    """``graph`` with some module calls drawn as boxes."""
+
+    graph: Graph
+    boxes: dict  # ModuleCall -> ModuleBox, in the order the calls ran
+    box_of: dict  # Node hidden in a box -> that box's ModuleCall
+    cluster_of: dict  # Node inside a module named in expand -> that module's title
+    note: str = ""
+
+
+def collapse_graph(graph: Graph, params=None, expand=(), depth: int = 1) -> Collapsed:
+    """Group ``graph``'s ops by the module call that made them (see ``nn/calls.py``).
+
+    A call ``depth`` levels deep (0: the outermost calls) is a box; the calls around it are open
+    when they have calls inside to show (a module calling only ops is a box at any depth).
+    Modules named in ``expand`` (qualified names like ``"encoder.0"``, or Module objects) are
+    open down to their ops. Names come from ``params`` (a Module) when given, else from the
+    outermost module call's ``named_modules()``.
+    """
+    from .nn import calls as module_calls
+
+    owner = module_calls.innermost_calls(graph.ops)
+    given = {id(m): name for name, m in params.named_modules()} \
+        if hasattr(params, "named_modules") else {}
+    every, parents = set(owner.values()), set()
+    for call in list(every):
+        while call.parent is not None and call.parent not in parents:
+            parents.add(call.parent)
+            call = call.parent
+    every = sorted(every | parents, key=lambda c: c.first)  # a call before the calls inside
+    tables, names = {}, {}
+    for call in every:  # qualified names, from params, else from the outermost call's module
+        root = call
+        while root.parent is not None:
+            root = root.parent
+        if id(root.module) not in tables:
+            tables[id(root.module)] = {id(m): n for n, m in root.module.named_modules()}
+        names[call] = given.get(id(call.module)) or tables[id(root.module)].get(id(call.module),
+                                                                                  "")
+    named = {call for call in every if names[call] in expand
+             or any(call.module is m for m in expand if not isinstance(m, str))}
+    around_named = set()  # the calls around an expanded one are open, to show it
+    for call in named:
+        while call.parent is not None and call.parent not in around_named:
+            call = call.parent
+            around_named.add(call)
+    frame, box = {None: None}, {None: None}  # call -> the outermost expanded / boxed call
+    for call in every:  # around it (itself included), or None
+        frame[call] = frame[call.parent] or (call if call in named else None)
+        is_open = (frame[call] is not None or call in around_named
+                   or (call.depth < depth and call in parents))
+        box[call] = box[call.parent] or (None if is_open else call)
+
+    box_of, cluster_of, boxes = {}, {}, {}
+    for node in sorted(graph.ops, key=lambda n: n.sequence_nr):
+        call = owner.get(node)
+        if box[call] is not None:
+            b = box_of[node] = box[call]
+            if b not in boxes:
+                count = sum(p.data.size for p in b.module.parameters())
+                boxes[b] = ModuleBox(names[b], type(b.module).__name__, b.inputs, b.outputs,
+                                     count)
+            boxes[b].ops += 1
+        elif frame[call] is not None:
+            outer, kind = frame[call], type(frame[call].module).__name__
+            cluster_of[node] = f"{names[outer]}: {kind}" if names[outer] else kind
+    per_module = {}
+    for call in sorted(boxes, key=lambda c: c.first):
+        per_module.setdefault(id(call.module), []).append(call)
+    for same in per_module.values():
+        for i, call in enumerate(same, 1):
+            boxes[call].call, boxes[call].calls = i, len(same)
+    return Collapsed(graph, boxes, box_of, cluster_of)
+
+
+def _owned(module) -> set:
+    """ids of a module's parameters and buffers, and of their arrays (constants are arrays)."""
+    tensors = list(module.parameters()) + [b for b in module.buffers() if b is not None]
+    return {id(t) for t in tensors} | {id(t.data) for t in tensors}
+
+
+def _view(c: Collapsed):
+    """What a collapsed picture shows: the tensors kept (key -> TensorInfo) and the edges, each
+    end a ("t", tensor key), ("op", Node) or ("m", ModuleCall). A module's own parameters and
+    the tensors made inside a box are hidden; an edge into a box is drawn once."""
+    graph, shown, edges, seen, owned = c.graph, set(), [], set(), {}
+    for node, op in graph.ops.items():
+        b = c.box_of.get(node)
+        target = ("op", node) if b is None else ("m", b)
+        if b is None or graph.tensors[op.output].kind == "output":
+            shown.add(op.output)
+            edges.append((target, ("t", op.output)))
+        for key in op.inputs:
+            made_by = c.box_of.get(key) if isinstance(key, Node) else None
+            if made_by is not None:
+                if made_by is b:
+                    continue
+                source = ("m", made_by)
+            else:
+                if b is not None and not isinstance(key, Node):
+                    if b not in owned:
+                        owned[b] = _owned(b.module)
+                    if (key[1] if isinstance(key, tuple) else id(key)) in owned[b]:
+                        continue
+                source = ("t", key)
+                shown.add(key)
+            if b is not None:
+                if (source, b) in seen:
+                    continue
+                seen.add((source, b))
+            edges.append((source, target))
+    return {key: info for key, info in graph.tensors.items() if key in shown}, edges
+
+
+def _collapsed_digraph(c: Collapsed, *, show_values=True, show_grads=True, show_shapes=True,
+                       rankdir="LR"):
+    """The picture of a collapsed graph: module boxes, and the loose ops and tensors around."""
+    import graphviz
+
+    tensors, edges = _view(c)
+    graph_attr = {"rankdir": rankdir}
+    if c.note:
+        graph_attr.update(label=c.note, labelloc="t", fontsize="10", fontname="Helvetica")
+    dot = graphviz.Digraph(graph_attr=graph_attr,
+                           node_attr={"fontsize": "10", "fontname": "Helvetica"},
+                           edge_attr={"fontsize": "9", "fontname": "Helvetica"})
+    lines, clusters, ids = dot.body, {}, {}
+    used_in = {}  # a leaf used only inside one expanded module is drawn inside its frame too
+    for source, target in edges:
+        if source[0] == "t" and not isinstance(source[1], Node):
+            used_in.setdefault(source[1], set()).add(
+                c.cluster_of.get(target[1]) if target[0] == "op" else None)
+    for i, (key, info) in enumerate(tensors.items()):
+        ids["t", key] = f"t{i}"
+        label = _tensor_label(info, show_values, show_grads, show_shapes, info.grad)
+        if isinstance(key, Node):
+            cluster = c.cluster_of.get(key)
+        else:
+            frames = used_in.get(key, {None})
+            cluster = next(iter(frames)) if len(frames) == 1 else None
+        clusters.setdefault(cluster, []).append(
+            f"\tt{i} [label={_quote(label)} shape=box{_attrs_text(STYLES[info.kind])}]\n")
+    for j, (node, op) in enumerate(c.graph.ops.items()):
+        if node not in c.box_of:
+            ids["op", node] = f"op{j}"
+            label = op.name + (f"\n{op.attrs}" if op.attrs else "")
+            clusters.setdefault(c.cluster_of.get(node), []).append(
+                f"\top{j} [label={_quote(label)}{_attrs_text(OP_STYLE)}]\n")
+    for k, (call, box) in enumerate(c.boxes.items()):
+        ids["m", call] = f"m{k}"
+        lines.append(f"\tm{k} [label={_quote(box.summary(show_shapes))}"
+                     f"{_attrs_text(MODULE_STYLE)}]\n")
+    lines.extend(clusters.pop(None, []))
+    for n, (title, body) in enumerate(clusters.items()):
+        lines.append(f"\tsubgraph cluster_{n} {{\n\t\tlabel={_quote(title)} style=dashed\n")
+        lines.extend("\t" + line for line in body)
+        lines.append("\t}\n")
+    lines.extend(f"\t{ids[source]} -> {ids[target]}\n" for source, target in edges)
+    return dot
+
+
+def _collapsed_text(c: Collapsed) -> str:
+    """The collapsed graph as an indented tree, output first, a box as one line."""
+    tensors, edges = _view(c)
+    made, sources = {}, {}
+    for source, target in edges:
+        if target[0] == "t":
+            made[target] = source
+        else:
+            sources.setdefault(target, []).append(source)
+
+    def describe(end):
+        if end[0] == "m":
+            return "[" + c.boxes[end[1]].summary(sep="; ") + "]"
+        op = c.graph.ops[end[1]]
+        return f"{op.name}({op.attrs})" if op.attrs else op.name
+
+    lines, seen = [], set()
+    stack = [(("t", next(iter(c.graph.tensors))), 0)]
+    while stack:
+        end, depth = stack.pop()
+        maker = end
+        if end[0] == "t":
+            info = tensors[end[1]]
+            shape = f"{info.value.dtype}{list(info.value.shape)}" if info.value is not None else ""
+            text = f"{'  ' * depth}{info.label} {shape}"
+            maker = made.get(end)
+            if maker is not None:
+                text += f" = {describe(maker)}"
+        else:
+            text = f"{'  ' * depth}{describe(end)}"
+        if maker is not None:
+            if maker in seen:
+                text += "  (see above)"
+            else:
+                seen.add(maker)
+                stack.extend((s, depth + 1) for s in reversed(sources.get(maker, [])))
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _read(roots, params, max_nodes, collapse, expand, depth, refuse=True):
+    """The graph behind ``roots``, and its collapsed form when one is asked for (or needed:
+    ``collapse="auto"`` beyond ``max_nodes`` ops); None when every op is to be drawn."""
+    if collapse not in ("auto", "modules", "none"):
+        raise ValueError(f"collapse must be 'auto', 'modules' or 'none', got {collapse!r}")
+    expand = [expand] if isinstance(expand, str) else list(expand)
+    if collapse == "auto" and (expand or depth is not None):
+        collapse = "modules"  # asking what to expand is asking for boxes
+    if collapse == "none":
+        return build_graph(roots, params, max_nodes if refuse else None), None
+    refused = None
+    try:
+        graph = build_graph(roots, params, max_nodes if collapse == "auto" else None)
+        if collapse == "auto":
+            return graph, None
+    except ValueError as e:  # too many ops to draw one by one: try one box per module call
+        refused, graph = e, build_graph(roots, params, None)
+    collapsed = collapse_graph(graph, params, expand, 1 if depth is None else depth)
+    if not collapsed.boxes and not collapsed.cluster_of:  # no module calls: nothing to group
+        if refused is not None and refuse:
+            raise refused
+        return graph, None
+    if refused is not None:
+        collapsed.note = (f"{len(graph.ops):,} ops (more than max_nodes={max_nodes}) drawn as "
+                          f"{len(collapsed.boxes):,} module calls; expand=['name'] opens one")
+    return graph, collapsed
 
 
 # ---- drawing ------------------------------------------------------------------------------------
@@ -304,25 +567,55 @@ def _attrs_text(attrs: dict) -> str:
 
 def draw_graph(root_or_roots, *, show_values: bool = True, show_grads: bool = True,
                show_shapes: bool = True, params=None, rankdir: str = "LR",
-               max_nodes: int | None = 500):
+               max_nodes: int | None = 500, collapse: str = "auto", expand=(),
+               depth: int | None = None):
     """The computation graph behind a tensor (or list of tensors) as a ``graphviz.Digraph``.
 
     One box per tensor (name, dtype and shape, value, gradient: in full when a few numbers, as
     mean/min/max otherwise) and one ellipse per op (name and attributes), edges in data-flow
     order. ``params`` (a Module or ``named_parameters()``) names the parameters, e.g.
     ``fc1.weight``; other tensors show ``tensor.name`` if set. Values of intermediates are
-    shown while the graph holds them (before a backward without ``retain_graph``). Graphs of
-    more than ``max_nodes`` ops are refused with a message saying how to draw a part.
+    shown while the graph holds them (before a backward without ``retain_graph``).
+
+    A real model makes thousands of ops, so ``collapse`` can draw one rounded box per module
+    call instead (its name, class, input and output shapes, parameter count), with the loose
+    ops between: ``"auto"`` (the default) does so beyond ``max_nodes`` ops, and says so in the
+    picture; ``"modules"`` always; ``"none"`` never (beyond ``max_nodes`` ops it refuses, as
+    does ``"auto"`` for a graph made without modules). ``depth`` is how deep the boxes are:
+    1 (the default), the model's children (``0``, ``1``... of a Sequential); 0, the model as
+    one box. ``expand=["encoder.0"]`` opens named modules down to their ops, in a dashed
+    frame. Passing ``expand`` or ``depth`` asks for boxes. A module called twice (an RNN cell
+    over time steps) is two boxes.
+
+    >>> model = ag.nn.Sequential(ag.nn.Linear(2, 3), ag.nn.ReLU(), ag.nn.Linear(3, 1))
+    >>> x = ag.ones(4, 2)
+    >>> x.name = "x"
+    >>> loss = model(x).sum()
+    >>> graph = draw_graph(loss, params=model, collapse="modules")  # three boxes, a sum
+    >>> print(graph_text(loss, params=model, collapse="modules"))
+    output float32[] = sum
+      [2: Linear; [4, 3] -> [4, 1]; 4 params, 1 op]
+        [1: ReLU; [4, 3] -> [4, 3]; 0 params, 1 op]
+          [0: Linear; [4, 2] -> [4, 3]; 9 params, 1 op]
+            x float32[4, 2]
     """
-    graph = build_graph(root_or_roots, params, max_nodes)
+    graph, collapsed = _read(root_or_roots, params, max_nodes, collapse, expand, depth)
     _use_renderer(required=False)  # so Jupyter's display can render, if a renderer exists
-    return to_digraph(graph, show_values=show_values, show_grads=show_grads,
-                      show_shapes=show_shapes, rankdir=rankdir)
+    options = dict(show_values=show_values, show_grads=show_grads, show_shapes=show_shapes,
+                   rankdir=rankdir)
+    if collapsed is not None:
+        return _collapsed_digraph(collapsed, **options)
+    return to_digraph(graph, **options)
 
 
-def graph_text(root, params=None) -> str:
-    """The graph as an indented text tree, output first (works without Graphviz)."""
-    graph = build_graph(root, params, max_nodes=None)
+def graph_text(root, params=None, *, collapse: str = "auto", expand=(),
+               depth: int | None = None, max_nodes: int | None = 500) -> str:
+    """The graph as an indented text tree, output first (works without Graphviz). ``collapse``,
+    ``expand`` and ``depth`` as for ``draw_graph``; beyond ``max_nodes`` ops a graph made
+    without modules is still written op by op."""
+    graph, collapsed = _read(root, params, max_nodes, collapse, expand, depth, refuse=False)
+    if collapsed is not None:
+        return _collapsed_text(collapsed)
     producer = {op.output: (node, op) for node, op in graph.ops.items()}
     lines, seen = [], set()
     stack = [(next(iter(graph.tensors)), 0)]
@@ -349,7 +642,7 @@ def tensor_mimebundle(t: Tensor, max_ops: int = 60) -> dict:
     bundle = {"text/plain": repr(t)}
     if t.grad_fn is not None and find_dot() is not None:
         try:
-            graph = draw_graph(t, max_nodes=max_ops)
+            graph = draw_graph(t, max_nodes=max_ops, collapse="none")  # a repr stays quick
         except ValueError:
             return bundle
         bundle["image/svg+xml"] = graph.pipe(format="svg").decode("utf-8")

@@ -251,3 +251,119 @@ def test_a_frame_labels_the_active_ops_input_edges_with_the_gradients_it_sent():
     assert gradient_edges(steps.digraph(1).source) == (
         ["op1"], [("x", "op1", "grad 6"), ("x", "op1", "grad 6")])
     assert gradient_edges(steps.digraph().source) == ([], [])
+
+
+# ---- real models: one box per module call ----------------------------------------------------
+
+
+def mlp_and_loss(batch=4):
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+    x = ag.randn(batch, 2)
+    x.name = "x"
+    return model, (model(x) ** 2).mean()
+
+
+def boxes(source):
+    """The labels of the module boxes in DOT source."""
+    fill = viz.MODULE_STYLE["fillcolor"]
+    return re.findall(r'\tm\d+ \[label="([^"]*)"[^\]]*' + re.escape(fill), source)
+
+
+def test_a_sequential_collapses_to_one_box_per_layer_with_shapes_and_parameter_counts():
+    model, loss = mlp_and_loss()
+    source = viz.draw_graph(loss, params=model, collapse="modules").source
+    assert boxes(source) == ["0: Linear\n[4, 2] -> [4, 8]\n24 params, 1 op",
+                             "1: ReLU\n[4, 8] -> [4, 8]\n0 params, 1 op",
+                             "2: Linear\n[4, 8] -> [4, 1]\n9 params, 1 op"]
+    # the loss's own ops stay ops; the layers' weights are inside their boxes
+    assert counts(source)[1] == 2 and "weight" not in source
+    assert re.search(r'\tt\d+ -> m0\n', source) and "\tm0 -> m1\n" in source
+    text = viz.graph_text(loss, params=model, collapse="modules")
+    assert text.splitlines()[2] == "    [2: Linear; [4, 8] -> [4, 1]; 9 params, 1 op]"
+    assert text.splitlines()[-1].strip() == "x float32[4, 2]"
+
+
+def test_depth_zero_is_the_model_as_one_box_and_names_need_no_params():
+    model, loss = mlp_and_loss()
+    assert boxes(viz.draw_graph(loss, depth=0).source) == [
+        "Sequential\n[4, 2] -> [4, 1]\n33 params, 3 ops"]
+    # without params the names are still the model's own (from the outermost call)
+    assert [b.split("\n")[0] for b in boxes(viz.draw_graph(loss, depth=1).source)] == [
+        "0: Linear", "1: ReLU", "2: Linear"]
+
+
+def test_expand_opens_a_named_module_down_to_its_ops_in_a_frame():
+    model, loss = mlp_and_loss()
+    source = viz.draw_graph(loss, params=model, expand=["2"]).source
+    assert [b.split("\n")[0] for b in boxes(source)] == ["0: Linear", "1: ReLU"]
+    frame = source.split("subgraph cluster_0 {")[1].split("}")[0]
+    assert 'label="2: Linear" style=dashed' in frame
+    assert '"linear"' in frame and '"2.weight\n' in frame and '"2.bias\n' in frame
+    by_object = viz.draw_graph(loss, expand=[model[2]]).source  # a Module names itself
+    assert boxes(by_object) == boxes(source) and 'label="2: Linear" style=dashed' in by_object
+
+
+def test_a_module_called_twice_is_two_boxes():
+    ag.manual_seed(0)
+    cell = nn.Linear(3, 3)
+    h = ag.zeros(1, 3)
+    for x in ag.randn(2, 1, 3):  # an RNN cell over two time steps
+        h = ag.tanh(cell(x) + h)
+    labels = boxes(viz.draw_graph(h.sum(), collapse="modules").source)
+    assert [label.split("\n")[0] for label in labels] == [
+        "Linear (call 1 of 2)", "Linear (call 2 of 2)"]
+    assert all("[1, 3] -> [1, 3]\n12 params, 1 op" in label for label in labels)
+
+
+def test_a_graph_beyond_max_nodes_made_by_modules_collapses_instead_of_refusing():
+    ag.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.Tanh()) for _ in range(10)])
+    loss = model(ag.randn(2, 4)).sum()
+    source = viz.draw_graph(loss, max_nodes=10).source
+    assert len(boxes(source)) == 10 and "more than max_nodes=10" in source
+    assert counts(viz.draw_graph(loss, max_nodes=100).source)[1] == 21  # small: every op
+    assert viz.graph_text(loss, max_nodes=10).count("Sequential") == 10
+    with pytest.raises(ValueError, match="more than max_nodes=10"):
+        viz.draw_graph(loss, max_nodes=10, collapse="none")
+    with pytest.raises(ValueError, match="collapse must be"):
+        viz.draw_graph(loss, collapse="layers")
+
+
+def test_graphs_made_without_modules_are_drawn_as_before():
+    cost, _, _ = slide_graph()
+    plain = viz.draw_graph(cost, collapse="none").source
+    assert viz.draw_graph(cost).source == viz.draw_graph(cost, collapse="modules").source == plain
+    assert viz.graph_text(cost, collapse="modules") == viz.graph_text(cost, collapse="none")
+
+
+def test_noting_module_calls_costs_nothing_under_no_grad_and_is_forgotten_with_the_graph():
+    from autograd_lite.nn import calls
+
+    model, _ = mlp_and_loss()
+    before = len(calls._recorded)
+    with ag.no_grad():
+        model(ag.ones(4, 2))
+    assert len(calls._recorded) == before  # nothing is noted: no graph, no call to draw
+    model(ag.ones(4, 2)).sum()
+    assert len(calls._recorded) == before + 4  # the Sequential and its three layers
+    calls._forget_dead_calls()  # the output is gone, so is its graph: its calls go too
+    assert len(calls._recorded) <= before
+
+
+def test_backward_steps_runs_through_module_nodes_and_ops_without_a_derivative():
+    @ag.primitive(lambda g, out, x: 3 * g)
+    def triple_without_a_derivative(x):
+        return 3 * x
+
+    try:
+        model, _ = mlp_and_loss()
+        loss = triple_without_a_derivative(model(ag.ones(4, 2))).sum()
+        steps = viz.backward_steps(loss, params=model)
+        assert [s.op for s in steps] == ["sum", "triple_without_a_derivative", "linear", "relu",
+                                         "linear"]
+        assert steps[1].derivative is None and "local derivative" not in steps[1].describe()
+        assert model[0].weight.grad is not None
+        assert len(boxes(steps.digraph().source)) == 0  # frames show every op
+    finally:
+        ag.ops.REGISTRY.pop("triple_without_a_derivative", None)

@@ -12,6 +12,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .._tensor import RemovableHandle, Tensor, as_array
+from ..grad_mode import grad_mode
+from . import calls
 
 _TRAINABLE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -176,9 +178,17 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if not grad_mode.enabled:  # no graph is recorded: nothing to note
+            if not self._forward_hooks:
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
+        first = calls.next_number()  # the call is noted so viz can draw it as one box
         if not self._forward_hooks:
-            return self.forward(*args, **kwargs)
-        return self._call_with_hooks(args, kwargs)
+            output = self.forward(*args, **kwargs)
+        else:
+            output = self._call_with_hooks(args, kwargs)
+        calls.note(self, args, output, first)
+        return output
 
     def _call_with_hooks(self, args, kwargs):
         # snapshots: a hook may remove itself (or another) while running
