@@ -820,6 +820,82 @@ def test_batchnorm_module_gradient_wrt_input_matches_finite_differences():
     assert gradcheck(bn, x)
 
 
+# ---- BatchNorm2d, Dropout2d, Unflatten: the layers of a CNN ------------------------------------
+
+
+def test_batchnorm2d_normalises_each_channel_over_batch_height_and_width():
+    x = _batch((4, 3, 5, 6))
+    bn = nn.BatchNorm2d(3, momentum=0.5, dtype=np.float64)
+    out = bn(ag.tensor(x)).numpy()
+    mean, var = x.mean(axis=(0, 2, 3), keepdims=True), x.var(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-10, atol=1e-12)
+    n = 4 * 5 * 6  # the running variance is the unbiased one, as in BatchNorm1d
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.5 + 0.5 * var.ravel() * n / (n - 1))
+    bn.eval()
+    expected = (x - bn.running_mean.numpy()[:, None, None]) / np.sqrt(
+        bn.running_var.numpy()[:, None, None] + 1e-5)
+    np.testing.assert_allclose(bn(ag.tensor(x)).numpy(), expected, rtol=1e-10)
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
+                                     "num_batches_tracked"]
+
+
+def test_batchnorm2d_refuses_anything_but_images_with_its_channel_count():
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected input of shape "
+                                         r"\(N, 3, H, W\), got \(2, 4, 5, 5\)"):
+        nn.BatchNorm2d(3)(ag.zeros(2, 4, 5, 5))
+    with pytest.raises(ValueError, match=r"got \(2, 3\)"):
+        nn.BatchNorm2d(3)(ag.zeros(2, 3))
+
+
+def test_batchnorm2d_gradients_match_finite_differences():
+    bn = nn.BatchNorm2d(2, dtype=np.float64)
+    x = ag.Tensor(_batch((3, 2, 2, 3)), requires_grad=True)
+    assert gradcheck(bn, x)
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    x = ag.ones(8, 16, 3, 3)
+    out = nn.Dropout2d(0.5, generator=np.random.default_rng(0))(x).numpy()
+    per_channel = out.reshape(8, 16, 9)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()  # a channel is one value
+    assert 0.3 < (per_channel[:, :, 0] == 0).mean() < 0.7
+    unbatched = nn.Dropout2d(0.5, generator=np.random.default_rng(0))(ag.ones(16, 3, 3))
+    assert (unbatched.numpy().reshape(16, 9).std(axis=1) == 0).all()
+    assert nn.Dropout2d(0.5).eval()(x) is x
+    with pytest.raises(ValueError, match=r"dropout2d: expected input of shape \(N, C, H, W\) "
+                                         r"or \(C, H, W\), got \(8, 16\)"):
+        nn.Dropout2d()(ag.ones(8, 16))
+    with pytest.raises(ValueError, match="Dropout2d: p must be in"):
+        nn.Dropout2d(1.5)
+
+
+def test_unflatten_splits_one_dim_and_inverts_flatten():
+    x = ag.arange(24.0).reshape(2, 12)
+    y = nn.Unflatten(1, (3, 2, 2))(x)
+    assert y.shape == (2, 3, 2, 2) and nn.Flatten()(y).tolist() == x.tolist()
+    assert nn.Unflatten(-1, (-1, 4))(x).shape == (2, 3, 4)
+    assert repr(nn.Unflatten(1, (3, 4))) == "Unflatten(dim=1, unflattened_size=(3, 4))"
+    with pytest.raises(ValueError, match=r"Unflatten: cannot split dim 1 of size 12 \(input "
+                                         r"shape \(2, 12\)\) into \(5, 2\)"):
+        nn.Unflatten(1, (5, 2))(x)
+
+
+def test_batchnorm2d_and_unflatten_agree_with_torch_given_the_same_state():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.Unflatten(1, (2, 3, 3)), torch.nn.BatchNorm2d(2)).double()
+    ours = nn.Sequential(nn.Unflatten(1, (2, 3, 3)), nn.BatchNorm2d(2, dtype=np.float64))
+    with torch.no_grad():
+        theirs[1].weight.uniform_(0.5, 1.5), theirs[1].bias.uniform_(-1, 1)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = _batch((4, 18))
+    for mode in ("train", "eval"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        np.testing.assert_allclose(ours(ag.tensor(x)).numpy(),
+                                   theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours[1].running_var.numpy(), theirs[1].running_var.numpy())
+
+
 # ---- activations -------------------------------------------------------------------------------
 
 

@@ -5,7 +5,9 @@ from .layers import (
     ELU,
     GELU,
     BatchNorm1d,
+    BatchNorm2d,
     Dropout,
+    Dropout2d,
     Flatten,
     Identity,
     LeakyReLU,
@@ -21,6 +23,7 @@ from .layers import (
     Softmax,
     Step,
     Tanh,
+    Unflatten,
 )
 from .losses import (
     BCELoss,
@@ -36,7 +39,7 @@ from .module import Module, Parameter
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter",
     "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-    "ParameterDict", "Dropout", "BatchNorm1d",
+    "ParameterDict", "Dropout", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "Unflatten",
     "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss",

@@ -205,6 +205,25 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     return _ops.mul(x, (keep * scale).astype(_dtype(x)))
 
 
+@composite(kind="random_channels", draw={"p": (0.0, 0.3, 1.0), "training": (True, False)})
+def dropout2d(x, p: float = 0.5, training: bool = True, generator=None):
+    """Zero each channel (dim 1 of (N, C, H, W); dim 0 of unbatched (C, H, W)) with
+    probability p and scale the rest by 1/(1-p); identity when not training, as PyTorch's."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    if len(shape) not in (3, 4):
+        raise ValueError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got "
+                         f"{shape}")
+    if not training or p == 0:
+        return x
+    gen = creation.random_generator(generator, "dropout2d", seeds=False)
+    channels = shape[:len(shape) - 2]
+    keep = gen.random(channels + (1, 1)) >= p
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return _ops.mul(x, (keep * scale).astype(_dtype(x)))
+
+
 def _dtype(x):
     dtype = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
     return dtype if dtype.kind == "f" else np.float32

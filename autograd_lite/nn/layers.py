@@ -95,6 +95,31 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (Flatten's inverse), as PyTorch's.
+
+    >>> ag.nn.Unflatten(1, (2, 3))(ag.zeros(4, 6)).shape
+    (4, 2, 3)
+    """
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        d = _ops.registry.axis_index(self.dim, x.ndim, "Unflatten", x.shape)
+        sizes = self.unflattened_size
+        known = math.prod(n for n in sizes if n != -1)
+        if sizes.count(-1) > 1 or (x.shape[d] % max(known, 1) if -1 in sizes
+                                   else x.shape[d] != known):
+            raise ValueError(f"Unflatten: cannot split dim {self.dim} of size {x.shape[d]} (input "
+                             f"shape {x.shape}) into {sizes}")
+        return _ops.reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Sequential(Module):
     """Modules applied in order; indexable and iterable. Named ``0``, ``1``, ... or, given one
     ``OrderedDict``, by its keys (``Sequential(OrderedDict(hidden=..., out=...))``), as in
@@ -503,8 +528,25 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class BatchNorm1d(Module):
-    """Normalise each of ``num_features`` features over the batch (inputs (N, C) or (N, C, L)),
+class Dropout2d(Module):
+    """Zero whole channels with probability p while training (inputs (N, C, H, W) or unbatched
+    (C, H, W)), scaling the rest by 1/(1-p); the identity in eval mode."""
+
+    def __init__(self, p: float = 0.5, generator=None):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
+        self.p, self.generator = p, generator
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class _BatchNorm(Module):
+    """Normalise each of ``num_features`` channels (dim 1) over the batch and the other dims,
     then scale and shift. Training uses batch statistics and updates running estimates; eval
     uses the running estimates. As in PyTorch, ``momentum`` weighs each new batch in the running
     estimates, and ``momentum=None`` makes them the plain average over all batches so far
@@ -514,7 +556,8 @@ class BatchNorm1d(Module):
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got "
+                             f"{momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -531,9 +574,10 @@ class BatchNorm1d(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x):
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (N, "
-                             f"{self.num_features}) or (N, {self.num_features}, L), got {x.shape}")
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            shapes = self._shapes.format(c=self.num_features)
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"shape {shapes}, got {x.shape}")
         if self.affine:
             _check_input_dtype(self, x, "weight", self.weight)
         else:
@@ -554,6 +598,25 @@ class BatchNorm1d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs, per channel C (see ``_BatchNorm``)."""
+
+    _ndims, _shapes = (2, 3), "(N, {c}) or (N, {c}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images, per channel C over N, H and W, as after a
+    convolution (see ``_BatchNorm``).
+
+    >>> bn = ag.nn.BatchNorm2d(3)
+    >>> y = bn(ag.randn(4, 3, 5, 5))
+    >>> np.allclose(y.numpy().mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    True
+    """
+
+    _ndims, _shapes = (4,), "(N, {c}, H, W)"
 
 
 # ---- activation modules ------------------------------------------------------------------------

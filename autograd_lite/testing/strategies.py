@@ -350,6 +350,13 @@ def _einsum(draw, op):
 
 
 @st.composite
+def _random_channels(draw, op):
+    """An image batch (N, C, H, W) or one image (C, H, W), and a ``generator`` that replays."""
+    x = draw(arrays(shapes(min_dims=3, max_dims=4), domain=_domains(op)[0]))
+    return [x], {"generator": _Replay(draw(st.integers(0, 2**32 - 1)))}
+
+
+@st.composite
 def _concatenate(draw, op):
     base = list(draw(shapes(min_dims=1)))
     axis = draw(st.integers(-len(base), len(base) - 1))
@@ -465,7 +472,7 @@ _KINDS = {
     "stack": _stack, "clip": _clip, "where": _where, "astype": _astype,
     "class_logits": _class_logits, "class_targets": functools.partial(_class_logits, soft=True),
     "flatten": _flatten, "swapaxes": _swapaxes, "loss": _loss, "batch_norm": _batch_norm,
-    "random": _random, "pad": _pad,
+    "random": _random, "random_channels": _random_channels, "pad": _pad,
     "gather": _gather, "scatter_add": functools.partial(_gather, longer_src=True),
     "index_select": _index_select, "masked_select": _masked_select, "topk": _topk,
     "nonzero": _elementwise, "einsum": _einsum,
