@@ -369,3 +369,29 @@ def test_overfitting_shows_the_gap_and_the_regularisers_narrow_it(overfitting):
         assert figures[name]["gap"] < baseline["gap"], name
     # on 150 images and a few epochs accuracies move little; at least one is not worse
     assert max(figures[name]["test"] for name in VARIANTS[1:]) >= baseline["test"] - 0.02
+
+
+# ---- unsupervised: an autoencoder as an anomaly detector --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autoencoder(tmp_path_factory):
+    return run_once(tmp_path_factory, "autoencoder_anomaly")
+
+
+def test_autoencoder_flags_malignant_tumours_by_reconstruction_error(autoencoder):
+    out, stdout = autoencoder
+    assert_pngs(out, ["loss_curves.png", "errors.png", "roc.png"])
+    auc = number(r"^test ROC AUC: (\d\.\d{3}) ", stdout)
+    # the rank formula the example writes out agrees with scikit-learn's
+    assert number(r"^test ROC AUC: .*roc_auc_score: (\d\.\d{3})\)$", stdout) == auc
+    # seed 0's quick run reaches 0.930; the full runs reach 0.935-0.963 on seeds 0-4
+    assert auc >= 0.90
+    assert 0.5 < number(r"^PCA \(8 components\) test ROC AUC: (\d\.\d{3})$", stdout) <= 1.0
+    assert number(r"^threshold: " + FLOAT + r" \(95th percentile", stdout) > 0
+    found = re.search(r"^at the threshold: precision (\d\.\d{3}), recall (\d\.\d{3}), "
+                      r"false-alarm rate (\d\.\d{3}) \(test set\)$", stdout, re.M)
+    assert found, stdout
+    precision, recall, false_alarms = map(float, found.groups())
+    assert precision >= 0.9 and recall >= 0.6 and false_alarms <= 0.2
+
