@@ -362,6 +362,70 @@ def _plan_astype(m, data, op):
     return None if i is None else ([i], {"dtype": np.float64})
 
 
+def _plan_conv(m, data, op):
+    """The convolution primitives on a step of 3 or 4 dims (batch, channels, 1 or 2 spatial):
+    the input of convolution and conv_weight_grad, the output's gradient for conv_input_grad.
+    The geometry (groups, kernel, stride, padding, dilation) is drawn to fit it; the second
+    operand is a step of the shape that then follows, or a constant."""
+    i = m.pick(data, "x", lambda v: v.ndim in (3, 4))
+    if i is None:
+        return None
+    shape = m.value(i).shape
+    is_grad = op.input_names[0] == "grad"  # conv_input_grad: x is (N, O, *out)
+    groups = data.draw(st.sampled_from([g for g in (1, 2, 3) if shape[1] % g == 0]),
+                       label="groups")
+    other = groups * data.draw(st.integers(1, 2), label="channels per group")
+    geometry = []
+    for side in shape[2:]:
+        d, s = data.draw(st.integers(1, 2), label="dilation"), data.draw(st.integers(1, 2),
+                                                                         label="stride")
+        lo, hi = (data.draw(st.integers(0, 1), label="padding") for _ in range(2))
+        if is_grad:  # side is the output's; the input's follows, up to the stride's remainder
+            k = data.draw(st.integers(1, 3), label="kernel")
+            side = ((side - 1) * s + d * (k - 1) + 1 - lo - hi
+                    + data.draw(st.integers(0, s - 1), label="remainder"))
+            if side < 1:
+                return None
+        else:
+            k = data.draw(st.integers(1, min(3, (side + lo + hi - 1) // d + 1)), label="kernel")
+        geometry.append((side, k, s, (lo, hi), d))
+    sides, kernel, stride, padding, dilation = zip(*geometry)
+    n = shape[0]
+    if is_grad:
+        x_shape, w_shape = (n, other, *sides), (shape[1], other // groups, *kernel)
+    else:
+        x_shape, w_shape = shape, (other, shape[1] // groups, *kernel)
+    out = tuple((side + lo + hi - d * (k - 1) - 1) // s + 1 for side, (lo, hi), d, k, s
+                in zip(x_shape[2:], padding, dilation, kernel, stride))
+    second = w_shape if op.input_names[1] == "weight" else (n, w_shape[0], *out)
+    j = m.pick(data, op.input_names[1], lambda v: v.shape == second)
+    if j is None:
+        j = m.rng.uniform(-1, 1, second)
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if is_grad:
+        params["input_shape"] = x_shape
+    elif op.input_names[1] == "grad":
+        params["weight_shape"] = w_shape
+    return [i, j], params
+
+
+def _plan_max_pool(m, data, op):
+    """max_pool over the last one or two dims of a step whose values are apart (a tie in a
+    window is a kink), with padding at most half the kernel."""
+    i = m.pick(data, "x", lambda v: v.ndim >= 1 and _fits("unique", v))
+    if i is None:
+        return None
+    shape = m.value(i).shape
+    dims = data.draw(st.integers(1, min(2, len(shape))), label="pooled dims")
+    kernel, stride, padding = [], [], []
+    for side in shape[-dims:]:
+        p = data.draw(st.integers(0, 1), label="padding")
+        kernel.append(data.draw(st.integers(max(1, 2 * p), min(3, side + 2 * p)), label="kernel"))
+        padding.append(p)
+        stride.append(data.draw(st.integers(1, 3), label="stride"))
+    return [i], {"kernel_size": tuple(kernel), "stride": tuple(stride), "padding": tuple(padding)}
+
+
 def _plan_class_logits(m, data, op):
     """Logits: any matrix drawn so far; integer targets and the reduction drawn here."""
     i = m.pick(data, "logits", lambda v: v.ndim == 2)
@@ -403,6 +467,7 @@ PLANNERS = {
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
     "where": _plan_where, "astype": _plan_astype, "class_logits": _plan_class_logits,
     "einsum": _plan_einsum,
+    "conv": _plan_conv, "max_pool": _plan_max_pool,
 }
 """How to draw arguments for each declared op ``kind``, given the tensors built so far: each
 returns (args, params), args being step numbers or constant arrays, or None if nothing fits."""
@@ -414,7 +479,8 @@ SHIPPED = sorted(name for name, op in REGISTRY.items()
 # and a single op rule switched off would leave a run with no ops at all.
 FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
-    "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits", "einsum"),
+    "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits", "einsum",
+                 "conv", "max_pool"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
                "add_at", "setitem", "concatenate", "stack", "gather"),
 }

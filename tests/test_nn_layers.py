@@ -896,6 +896,59 @@ def test_batchnorm2d_and_unflatten_agree_with_torch_given_the_same_state():
     np.testing.assert_allclose(ours[1].running_var.numpy(), theirs[1].running_var.numpy())
 
 
+# ---- Embedding ---------------------------------------------------------------------------------
+
+
+def test_embedding_looks_up_rows_and_repeated_indices_add_their_gradients():
+    emb = nn.Embedding(4, 3, dtype=np.float64)
+    table = emb.weight.numpy().copy()
+    index = ag.tensor([[2, 0], [2, 2]])
+    out = emb(index)
+    assert out.shape == (2, 2, 3) and out.numpy().tolist() == table[[[2, 0], [2, 2]]].tolist()
+    out.sum().backward()
+    assert emb.weight.grad.numpy()[:, 0].tolist() == [1.0, 0.0, 3.0, 0.0]
+
+
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
+    emb = nn.Embedding(4, 2, padding_idx=-1)  # -1: the last row, as in PyTorch
+    assert emb.padding_idx == 3 and emb.weight.numpy()[3].tolist() == [0.0, 0.0]
+    emb.weight.data[3] = 5.0  # whatever the padding row holds is what the lookup gives
+    out = emb(ag.tensor([3, 1, 3]))
+    assert out.numpy()[0].tolist() == [5.0, 5.0]
+    out.sum().backward()
+    assert emb.weight.grad.numpy()[:, 0].tolist() == [0.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match=r"Embedding: padding_idx must be within num_embeddings "
+                                         r"\(4\), got 4"):
+        nn.Embedding(4, 2, padding_idx=4)
+
+
+def test_embedding_from_pretrained_is_frozen_unless_asked_and_refuses_what_it_cannot_do():
+    table = np.arange(6.0).reshape(3, 2)
+    frozen = nn.Embedding.from_pretrained(table)
+    assert not frozen.weight.requires_grad and frozen(ag.tensor([2])).tolist() == [[4.0, 5.0]]
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+    with pytest.raises(NotImplementedError, match=r"Embedding: \['max_norm', 'sparse'\] are "
+                                                  "not supported"):
+        nn.Embedding(3, 2, max_norm=1.0, sparse=True)
+    with pytest.raises(IndexError, match=r"embedding: index 3 is out of range for a weight of 3 "
+                                         r"embeddings \(shape \(3, 2\)\)"):
+        frozen(ag.tensor([0, 3]))
+    with pytest.raises(TypeError, match="embedding: indices must be integers"):
+        frozen(ag.tensor([0.0]))
+
+
+def test_embedding_agrees_with_torch_given_the_same_table():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Embedding(6, 3, padding_idx=1).double()
+    ours = nn.Embedding(6, 3, padding_idx=1, dtype=np.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    index = [[1, 4, 4], [0, 1, 5]]
+    weights = np.linspace(0.5, 1.5, 18).reshape(2, 3, 3)
+    (ours(ag.tensor(index)) * ag.tensor(weights)).sum().backward()
+    (theirs(torch.tensor(index)) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+
+
 # ---- activations -------------------------------------------------------------------------------
 
 

@@ -1,6 +1,15 @@
 """Neural-network building blocks with PyTorch's names: modules, layers, losses, init."""
 
 from . import functional, init, utils
+from .conv import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from .layers import (
     ELU,
     GELU,
@@ -8,6 +17,7 @@ from .layers import (
     BatchNorm2d,
     Dropout,
     Dropout2d,
+    Embedding,
     Flatten,
     Identity,
     LeakyReLU,
@@ -40,7 +50,9 @@ __all__ = [
     "functional", "init", "utils", "Module", "Parameter",
     "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
     "ParameterDict", "Dropout", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "Unflatten",
+    "Embedding",
     "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
 ]

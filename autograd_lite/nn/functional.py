@@ -19,6 +19,16 @@ from .. import ops as _ops
 from .._tensor import Tensor
 from ..function import Function
 from ..grad_mode import no_grad
+from ..ops.conv import (  # noqa: F401 (nn.functional's names for them)
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    embedding,
+    max_pool1d,
+    max_pool2d,
+)
 from ..ops.registry import composite, primitive
 
 # ---- activations -------------------------------------------------------------------------------

@@ -74,6 +74,72 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by integer
+    index: ``Embedding(10, 3)(ag.tensor([[1, 2]]))`` has shape (1, 2, 3). ``weight`` starts
+    from N(0, 1) as in PyTorch; the row ``padding_idx`` (if given) starts at zero and gets no
+    gradient, so it stays what it is while the rest trains.
+
+    >>> emb = ag.nn.Embedding(5, 2, padding_idx=0)
+    >>> emb(ag.tensor([0, 3])).shape, emb.weight[0].tolist()
+    ((2, 2), [0.0, 0.0])
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight=None, _freeze: bool = False,
+                 dtype=np.float32, generator=None):
+        super().__init__()
+        unsupported = {"max_norm": max_norm is not None, "scale_grad_by_freq": scale_grad_by_freq,
+                       "sparse": sparse}
+        if any(unsupported.values()):
+            raise NotImplementedError(f"Embedding: {[k for k, v in unsupported.items() if v]} "
+                                      "are not supported (PyTorch renormalises or scales "
+                                      "gradients there; autograd_lite does not)")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx must be within num_embeddings "
+                                 f"({num_embeddings}), got {padding_idx}")
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+            init.normal_(self.weight, generator=generator)
+            if padding_idx is not None:
+                self.weight.data[padding_idx] = 0
+        else:
+            weight = as_array(_weight)
+            if weight.shape != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight must have shape ({num_embeddings}, "
+                                 f"{embedding_dim}), got {weight.shape}")
+            self.weight = Parameter(weight)
+        self.weight.requires_grad_(not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        **kwargs) -> Embedding:
+        """An Embedding holding ``embeddings`` (a 2-D Tensor or array), frozen by default."""
+        embeddings = as_array(embeddings)
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
+                             f"{embeddings.shape}")
+        return cls(*embeddings.shape, padding_idx=padding_idx, _weight=embeddings,
+                   _freeze=freeze, **kwargs)
+
+    def forward(self, input):
+        weight = self.weight
+        if self.padding_idx is not None and weight.requires_grad:
+            trains = np.ones((self.num_embeddings, 1), bool)
+            trains[self.padding_idx] = False  # the padding row's values, without a gradient
+            weight = _ops.where(trains, weight, weight.detach())
+        return F.embedding(input, weight)
+
+    def extra_repr(self):
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
+
+
 class Identity(Module):
     """Returns its input: a placeholder that keeps a model's structure."""
 

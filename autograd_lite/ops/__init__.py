@@ -3,7 +3,8 @@
 (``@primitive`` or ``@composite``) in one of those files is what makes it ``ag.ops.<name>``,
 and, unless declared ``public=False``, ``ag.<name>``."""
 
-from . import compare, elementwise, indexing, linalg, reduce, shape  # noqa: F401 (declare ops)
+# importing the family files declares their ops
+from . import compare, conv, elementwise, indexing, linalg, reduce, shape  # noqa: F401
 from .registry import COMPOSITES, REGISTRY, Composite, Op, composite, primitive
 
 _DECLARED = {op.name: op for op in [*REGISTRY.values(), *COMPOSITES.values()]

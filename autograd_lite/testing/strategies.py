@@ -350,13 +350,6 @@ def _einsum(draw, op):
 
 
 @st.composite
-def _random_channels(draw, op):
-    """An image batch (N, C, H, W) or one image (C, H, W), and a ``generator`` that replays."""
-    x = draw(arrays(shapes(min_dims=3, max_dims=4), domain=_domains(op)[0]))
-    return [x], {"generator": _Replay(draw(st.integers(0, 2**32 - 1)))}
-
-
-@st.composite
 def _concatenate(draw, op):
     base = list(draw(shapes(min_dims=1)))
     axis = draw(st.integers(-len(base), len(base) - 1))
@@ -457,6 +450,118 @@ def _random(draw, op):
 
 
 @st.composite
+def _random_channels(draw, op):
+    """An image batch (N, C, H, W) or one image (C, H, W), and a ``generator`` that replays."""
+    x = draw(arrays(shapes(min_dims=3, max_dims=4), domain=_domains(op)[0]))
+    return [x], {"generator": _Replay(draw(st.integers(0, 2**32 - 1)))}
+
+
+def _spelled(values):
+    """A tuple of ints as it is, or as one int when they are all equal (PyTorch takes both)."""
+    return st.sampled_from([values, values[0]] if len(set(values)) == 1 else [values])
+
+
+@st.composite
+def _conv_geometry(draw, dims, symmetric):
+    """A valid convolution: (input shape, weight shape, stride, padding as (before, after) pairs,
+    dilation, groups); batch <= 2, channels <= 3, spatial sides <= 6."""
+    groups = draw(st.integers(1, 3))
+    channels, out_channels = (groups * draw(st.integers(1, 3 // groups)) for _ in range(2))
+    kernel, stride, dilation, padding, spatial = [], [], [], [], []
+    for _ in range(dims):
+        k, d = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        lo = draw(st.integers(0, 2))
+        hi = lo if symmetric else draw(st.integers(0, 2))
+        extent = d * (k - 1) + 1
+        spatial.append(draw(st.integers(max(1, extent - lo - hi), 6)))
+        kernel.append(k), dilation.append(d), padding.append((lo, hi))
+        stride.append(draw(st.integers(1, 3)))
+    return ((draw(st.integers(1, 2)), channels, *spatial),
+            (out_channels, channels // groups, *kernel),
+            tuple(stride), tuple(padding), tuple(dilation), groups)
+
+
+@st.composite
+def _conv(draw, op, dims=None):
+    """conv1d / conv2d (``dims``): input (maybe unbatched), weight, bias, and PyTorch's stride,
+    padding (an int, a tuple, 'valid' or 'same') and dilation, each an int or a tuple. The
+    convolution primitives (``dims`` None: 1 or 2): their inputs of one geometry, padding as
+    (before, after) pairs, and the input or weight shape where the op takes it."""
+    spatial = dims or draw(st.integers(1, 2))
+    x_shape, w_shape, stride, padding, dilation, groups = draw(
+        _conv_geometry(spatial, symmetric=dims is not None))
+    if dims is None:
+        padded = [n + lo + hi for n, (lo, hi) in zip(x_shape[2:], padding)]
+        out = [(p - d * (k - 1) - 1) // s + 1
+               for p, d, k, s in zip(padded, dilation, w_shape[2:], stride)]
+        values = {"input": draw(arrays(x_shape)), "weight": draw(arrays(w_shape)),
+                  "grad": draw(arrays((x_shape[0], w_shape[0], *out))),
+                  "input_shape": x_shape, "weight_shape": w_shape}
+        values = {k: v for k, v in values.items() if k in op.input_names + op.param_names}
+        return _split(op, values, {"stride": stride, "padding": padding, "dilation": dilation,
+                                   "groups": groups})
+    if x_shape[0] == 1 and draw(st.booleans()):
+        x_shape = x_shape[1:]  # unbatched
+    pads = tuple(lo for lo, _ in padding)
+    choices = [pads, pads[0]] if len(set(pads)) == 1 else [pads]
+    if not any(pads):
+        choices.append("valid")
+    if all(s == 1 for s in stride):
+        choices.append("same")
+    params = {"stride": draw(_spelled(stride)), "padding": draw(st.sampled_from(choices)),
+              "dilation": draw(_spelled(dilation)), "groups": groups}
+    return [draw(arrays(x_shape)), draw(arrays(w_shape)), draw(arrays(w_shape[:1]))], params
+
+
+@st.composite
+def _pool(draw, op, dims=None):
+    """max_pool1d / avg_pool1d ... (``dims``): input (N, C, *spatial) or (C, *spatial),
+    kernel_size, stride (maybe None) and padding (at most half the kernel), each an int or a
+    tuple; the max_pool primitive (``dims`` None): 1 or 2 pooled dims after 0 to 2 others, and
+    tuples. Values distinct where the op declares "unique" (ties in a window are a kink)."""
+    spatial = dims or draw(st.integers(1, 2))
+    lead = [draw(st.integers(1, 2)) for _ in range(draw(st.integers(1, 2)) if dims else
+                                                   draw(st.integers(0, 2)))]
+    kernel, stride, padding, sides = [], [], [], []
+    for _ in range(spatial):
+        k = draw(st.integers(1, 3))
+        p = draw(st.integers(0, k // 2))
+        kernel.append(k), padding.append(p), stride.append(draw(st.integers(1, 3)))
+        sides.append(draw(st.integers(max(1, k - 2 * p), 6)))
+    shape = tuple(lead + sides)
+    if _domains(op)[0] == "unique":  # wider than "unique" elements: pools see up to 72 values
+        x = draw(hnp.arrays(np.float64, shape, unique=True,
+                            elements=st.integers(-2000, 2000).map(lambda k: k / 1000)))
+    else:
+        x = draw(arrays(shape))
+    kernel, stride, padding = tuple(kernel), tuple(stride), tuple(padding)
+    if dims is None:
+        return [x], {"kernel_size": kernel, "stride": stride, "padding": padding}
+
+    stride = None if stride == kernel and draw(st.booleans()) else draw(_spelled(stride))
+    return [x], {"kernel_size": draw(_spelled(kernel)), "stride": stride,
+                 "padding": draw(_spelled(padding))}
+
+
+@st.composite
+def _adaptive_pool(draw, op):
+    """input (N, C, H, W) or (C, H, W), and an output size (an int or a pair, maybe with None)
+    that need not divide it, larger included."""
+    x = draw(arrays(tuple(draw(st.lists(st.integers(1, 2), min_size=1, max_size=2)))
+                    + (draw(st.integers(1, 5)), draw(st.integers(1, 5)))))
+    size = st.integers(1, 4)
+    return [x], {"output_size": draw(size | st.tuples(size | st.none(), size | st.none()))}
+
+
+@st.composite
+def _embedding(draw, op):
+    """int64 indices of any shape (repeats included) into a weight (num_embeddings, dim)."""
+    n, dim = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    index = draw(hnp.arrays(np.int64, shapes(), elements=st.integers(0, n - 1)))
+    return [index, draw(arrays((n, dim)))], {}
+
+
+@st.composite
 def _astype(draw, op):
     return [draw(arrays())], {"dtype": np.float64}
 
@@ -476,4 +581,8 @@ _KINDS = {
     "gather": _gather, "scatter_add": functools.partial(_gather, longer_src=True),
     "index_select": _index_select, "masked_select": _masked_select, "topk": _topk,
     "nonzero": _elementwise, "einsum": _einsum,
+    "conv": _conv, "conv1d": functools.partial(_conv, dims=1),
+    "conv2d": functools.partial(_conv, dims=2), "max_pool": _pool,
+    "pool1d": functools.partial(_pool, dims=1), "pool2d": functools.partial(_pool, dims=2),
+    "adaptive_pool2d": _adaptive_pool, "embedding": _embedding,
 }
