@@ -457,6 +457,35 @@ def _plan_einsum(m, data, op):
     return chosen, {"equation": ",".join(terms) + "->" + out}
 
 
+def _plan_lstm_gates(m, data, op):
+    """x: any vector or matrix drawn so far; the state [h, c] (of its batch) and the weights
+    (of its features) picked when one fits, else constants; hidden size 1 or 2."""
+    i = m.pick(data, "x", lambda v: v.ndim in (1, 2))
+    if i is None:
+        return None
+    x = m.value(i)
+    hidden = data.draw(st.integers(1, 2), label="hidden")
+    shapes = [x.shape[:-1] + (2 * hidden,), (4 * hidden, x.shape[-1]), (4 * hidden, hidden),
+              (4 * hidden,), (4 * hidden,)]
+    args = [i]
+    for name, shape in zip(op.input_names[1:], shapes):
+        j = m.pick(data, name, lambda v, shape=shape: v.shape == shape)
+        args.append(m.rng.uniform(-2, 2, shape) if j is None else j)
+    return args, {}
+
+
+def _plan_lstm_update(m, data, op):
+    """Pre-activations: any matrix drawn so far of 4 hidden columns (hidden 1 or 2, else a
+    constant); the state [h, c] of its batch, picked when one fits, else a constant."""
+    hidden = data.draw(st.integers(1, 2), label="hidden")
+    i = m.pick(data, "pre", lambda v: v.ndim in (1, 2) and v.shape[-1] == 4 * hidden)
+    if i is None:
+        return None
+    shape = m.value(i).shape[:-1] + (2 * hidden,)
+    j = m.pick(data, "state", lambda v: v.shape == shape)
+    return [i, m.rng.uniform(-2, 2, shape) if j is None else j], {}
+
+
 PLANNERS = {
     "elementwise": _plan_elementwise, "reduce": _plan_reduce, "softmax": _plan_softmax,
     "matmul": _plan_matmul, "linear": _plan_linear, "reshape": _plan_reshape,
@@ -466,7 +495,8 @@ PLANNERS = {
     "setitem": _plan_setitem,
     "concatenate": _plan_concatenate, "stack": _plan_stack, "clip": _plan_clip,
     "where": _plan_where, "astype": _plan_astype, "class_logits": _plan_class_logits,
-    "einsum": _plan_einsum,
+    "einsum": _plan_einsum, "lstm_gates": _plan_lstm_gates,
+    "lstm_update": _plan_lstm_update,
     "conv": _plan_conv, "max_pool": _plan_max_pool,
 }
 """How to draw arguments for each declared op ``kind``, given the tensors built so far: each
@@ -480,7 +510,7 @@ SHIPPED = sorted(name for name, op in REGISTRY.items()
 FAMILIES = {
     "elementwise": ("elementwise", "clip", "where", "astype"),
     "reducing": ("reduce", "softmax", "matmul", "linear", "class_logits", "einsum",
-                 "conv", "max_pool"),
+                 "lstm_gates", "lstm_update", "conv", "max_pool"),
     "moving": ("reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "getitem",
                "add_at", "setitem", "concatenate", "stack", "gather"),
 }

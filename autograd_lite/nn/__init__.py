@@ -45,6 +45,7 @@ from .losses import (
     NLLLoss,
 )
 from .module import Module, Parameter
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter",
@@ -53,6 +54,6 @@ __all__ = [
     "Embedding",
     "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-    "NLLLoss",
+    "NLLLoss", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
 ]

@@ -4,7 +4,7 @@
 and, unless declared ``public=False``, ``ag.<name>``."""
 
 # importing the family files declares their ops
-from . import compare, conv, elementwise, indexing, linalg, reduce, shape  # noqa: F401
+from . import compare, conv, elementwise, indexing, linalg, recurrent, reduce, shape  # noqa: F401
 from .registry import COMPOSITES, REGISTRY, Composite, Op, composite, primitive
 
 _DECLARED = {op.name: op for op in [*REGISTRY.values(), *COMPOSITES.values()]

@@ -566,6 +566,27 @@ def _astype(draw, op):
     return [draw(arrays())], {"dtype": np.float64}
 
 
+@st.composite
+def _lstm_cell(draw, op):
+    """x (*batch, in), a state (*batch, 2 or 6 hidden), w_ih (4 hidden, in), w_hh (4 hidden,
+    hidden), b_ih and b_hh (4 hidden,): a batch of at most one dimension, small sides."""
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    n_in, hidden = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    width = draw(st.sampled_from([2, 6])) * hidden
+    shapes_ = [batch + (n_in,), batch + (width,), (4 * hidden, n_in), (4 * hidden, hidden),
+               (4 * hidden,), (4 * hidden,)]
+    return [draw(arrays(s)) for s in shapes_], {}
+
+
+@st.composite
+def _lstm_update(draw, op):
+    """Gate pre-activations (*batch, 4 hidden) and a state (*batch, 2 or 6 hidden)."""
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    hidden = draw(st.integers(1, 2))
+    width = draw(st.sampled_from([2, 6])) * hidden
+    return [draw(arrays(batch + (4 * hidden,))), draw(arrays(batch + (width,)))], {}
+
+
 _KINDS = {
     "elementwise": _elementwise, "compare": _elementwise, "reduce": _reduce,
     "argreduce": functools.partial(_reduce, one_axis=True),
@@ -585,4 +606,5 @@ _KINDS = {
     "conv2d": functools.partial(_conv, dims=2), "max_pool": _pool,
     "pool1d": functools.partial(_pool, dims=1), "pool2d": functools.partial(_pool, dims=2),
     "adaptive_pool2d": _adaptive_pool, "embedding": _embedding,
+    "lstm_cell": _lstm_cell, "lstm_gates": _lstm_cell, "lstm_update": _lstm_update,
 }
