@@ -1,17 +1,18 @@
-"""The benchmark suite (issue 7): workloads W1-W6 on autograd_lite, on a hand-written numpy
+"""The benchmark suite (issues 7 and 13): workloads W1-W8 on autograd_lite, on a hand-written numpy
 implementation of the same math (forward plus manual backward: the floor), and on the peers a
 user would pick instead, when installed (`.venv/bin/pip install -e '.[bench]'`).
 
     .venv/bin/python benchmarks/run.py --out benchmarks/RESULTS.md    # everything, a few min
     .venv/bin/python benchmarks/run.py --quick                         # smoke run, seconds
+    .venv/bin/python benchmarks/run.py --workloads W7,W8               # some workloads only
 
 How it measures, and why:
 - Each framework runs in its own fresh process (a child of this one) with the numpy floor timed
   alongside, taking turns round by round; its ratio is its median over the floor's median from
   that same process. The machines are shared and noisy: ratios and medians, never one time.
 - Every workload checks the framework's gradients against the floor's before timing it.
-- W4 (deep chains) and W5 (memory) get a fresh process per run, so a peak resident memory
-  belongs to that framework alone.
+- W4 (deep chains), W5 (memory) and the memory of W7/W8's steps get a fresh process per run,
+  so a peak resident memory belongs to that framework alone.
 Nothing is pinned: thread counts and BLAS settings are recorded as found (see the header of the
 results), since numpy's BLAS kernel can be chosen by the environment (OPENBLAS_CORETYPE).
 """
@@ -45,22 +46,36 @@ from common import (
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOISE_MIB = 2.0  # W5: resident memory moves by about this much with no leak at all
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"]
+# W7/W8 step memory (step_memory.py): the module, and its makers for each framework
+STEP_MEMORY = {"W7": ("w7_cnn", {"numpy": ["numpy"], "autograd_lite": ["autograd_lite"],
+                                 "torch": ["torch"]}),
+               "W8": ("w8_lstm", {"numpy": ["numpy"],
+                                  "autograd_lite": ["autograd_lite", "autograd_lite_fused"],
+                                  "torch": ["torch"]})}
 
 
-def worker(framework: str, quick: bool) -> None:
-    """In a child process: W1-W3 for one framework (plus W6 and the diagnostics for ours)."""
-    import w1_per_op
-    import w2_mlp
-    import w3_logreg
-    import w6_dot
+def worker(framework: str, quick: bool, workloads: list[str]) -> None:
+    """In a child process: W1-W3, W7 and W8 for one framework (plus W6 and W1's diagnostics
+    for ours), those of them selected."""
+    import importlib
 
+    modules = {"W1": "w1_per_op", "W2": "w2_mlp", "W3": "w3_logreg", "W7": "w7_cnn",
+               "W8": "w8_lstm"}
     rows, diagnostics = [], []
-    for module in (w1_per_op, w2_mlp, w3_logreg):
-        progress(f"  {module.__name__} {framework}")
-        rows += module.run(framework, quick)
-    if framework == "autograd_lite":
-        progress("  diagnostics, w6_dot autograd_lite")
+    for workload, name in modules.items():
+        if workload in workloads:
+            progress(f"  {name} {framework}")
+            rows += importlib.import_module(name).run(framework, quick)
+    if framework == "autograd_lite" and "W1" in workloads:
+        import w1_per_op
+
+        progress("  diagnostics autograd_lite")
         diagnostics = w1_per_op.diagnostics(quick)
+    if framework == "autograd_lite" and "W6" in workloads:
+        import w6_dot
+
+        progress("  w6_dot autograd_lite")
         rows += w6_dot.run(quick)
     answer({"rows": rows, "diagnostics": diagnostics, "env": environment()})
 
@@ -72,19 +87,26 @@ def main() -> int:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS[1:]),
                         help="comma-separated, from: " + ", ".join(FRAMEWORKS[1:]) +
                         " (the numpy floor always runs; missing peers are skipped)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help="comma-separated, from: " + ", ".join(WORKLOADS) + " (default: all)")
     parser.add_argument("--max-ops", type=float, default=1e6, help="W4's longest chain")
     parser.add_argument("--out", help="write the Markdown report to this file")
     parser.add_argument("--json", help="write the raw results to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    if sorted(set(workloads) - set(WORKLOADS)) or not workloads:
+        parser.error(f"unknown workloads {sorted(set(workloads) - set(WORKLOADS))}; choose "
+                     f"from {WORKLOADS}")
     if args.worker:
-        worker(args.worker, args.quick)
+        worker(args.worker, args.quick, workloads)
         return 0
 
     started = time.perf_counter()
     results = {"command": command(), "date": datetime.date.today().isoformat(),
                "commit": git_commit(), "quick": args.quick, "notes": [], "errors": [],
-               "rows": [], "diagnostics": [], "w4": [], "env": {}}
+               "workloads": workloads, "rows": [], "diagnostics": [], "w4": [],
+               "step_memory": [], "env": {}}
     wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = sorted(set(wanted) - set(FRAMEWORKS[1:]))
     if unknown:
@@ -101,11 +123,15 @@ def main() -> int:
             progress(f"note: {label(fw)} is not installed, skipped")
     results["versions"] = {fw: version(fw) for fw in ["numpy"] + frameworks}
 
-    for fw in frameworks:  # W1-W3 (and W6, diagnostics), one process per framework
-        progress(f"W1-W3: {label(fw)}")
-        reply = child("run.py", "--worker", fw, *(["--quick"] if args.quick else []))
+    in_worker = [w for w in workloads if w in ("W1", "W2", "W3", "W6", "W7", "W8")]
+    for fw in frameworks if in_worker else []:  # one process per framework
+        if fw != "autograd_lite" and in_worker == ["W6"]:
+            continue  # W6 is ours alone
+        progress(f"{','.join(in_worker)}: {label(fw)}")
+        reply = child("run.py", "--worker", fw, "--workloads", ",".join(in_worker),
+                      *(["--quick"] if args.quick else []))
         if "error" in reply:
-            results["errors"].append(f"W1-W3 on {label(fw)}: {reply['error']}")
+            results["errors"].append(f"{','.join(in_worker)} on {label(fw)}: {reply['error']}")
             continue
         results["rows"] += reply["rows"]
         results["diagnostics"] += reply["diagnostics"]
@@ -113,7 +139,8 @@ def main() -> int:
 
     # W4: a fresh process per framework and length; once a framework fails at one length
     # (micrograd's recursive backward), the longer chains are not tried
-    lengths = [n for n in ([10**4] if args.quick else [10**4, 10**5, 10**6]) if n <= args.max_ops]
+    lengths = [n for n in ([10**4] if args.quick else [10**4, 10**5, 10**6])
+               if n <= args.max_ops and "W4" in workloads]
     failed = set()
     for n in lengths:
         for fw in ["numpy"] + frameworks:
@@ -126,8 +153,19 @@ def main() -> int:
             if "error" in reply:
                 failed.add(fw)
 
-    progress("W5: memory over training steps")
-    results["w5"] = child("w5_memory.py", 60 if args.quick else 1000)
+    if "W5" in workloads:
+        progress("W5: memory over training steps")
+        results["w5"] = child("w5_memory.py", 60 if args.quick else 1000)
+
+    # W7/W8: the memory of one training step, a fresh process per framework (and variant)
+    for workload in [w for w in ("W7", "W8") if w in workloads]:
+        module, makers = STEP_MEMORY[workload]
+        for fw in ["numpy"] + frameworks:
+            for name in makers.get(fw, []):
+                progress(f"{workload} step memory: {name}")
+                reply = child("step_memory.py", module, name, 1 if args.quick else 5)
+                results["step_memory"].append({"workload": workload, "framework": fw,
+                                               "maker": name, **reply})
     results["seconds"] = time.perf_counter() - started
     if git_commit() != results["commit"]:  # another engineer committed or edited meanwhile
         results["notes"].append(f"**autograd_lite changed during this run** (from "
@@ -186,8 +224,10 @@ def failures(results) -> list[str]:
             out.append(f"W4 {r['ops']:,} ops on {label(r['framework'])}: {r['error']}")
         elif r.get("check", "ok") != "ok":
             out.append(f"W4 {r['ops']:,} ops on {label(r['framework'])}: {r['check']}")
-    if "error" in results["w5"]:
+    if "error" in results.get("w5", {}):
         out.append(f"W5: {results['w5']['error']}")
+    out += [f"{r['workload']} step memory of {r['maker']}: {r['error']}"
+            for r in results["step_memory"] if "error" in r]
     return out
 
 
@@ -230,14 +270,20 @@ def markdown(results) -> str:
     lines = header(results)
 
     lines += ["", "## Ratios to the numpy floor", "",
-              "Medians; each framework's over the floor's median measured in the same process. "
-              "W4: fwd+bwd time ratio, peak resident memory of the whole process.", "",
+              "Medians; each framework's over the floor's median measured in the same process."
+              + (" W4: fwd+bwd time ratio, peak resident memory of the whole process."
+                 if results["w4"] else ""), "",
               "| workload | " + " | ".join(f"{label(fw)} {results['versions'][fw]}"
                                            for fw in frameworks) + " |",
               "| --- |" + " --- |" * len(frameworks)]
+    selected = results.get("workloads", WORKLOADS)
     for title, workload in [("W1 (64,) per op", "W1 (64,)"), ("W1 (1,) per op", "W1 (1,)"),
                             ("W2 MLP step", "W2 MLP step"),
-                            ("W3 logistic regression", "W3 logistic regression")]:
+                            ("W3 logistic regression", "W3 logistic regression"),
+                            ("W7 CNN step", "W7 CNN step"), ("W8 LSTM step", "W8 LSTM step"),
+                            ("W8 LSTM step, fused=True", "W8 LSTM step, fused=True")]:
+        if workload.split()[0] not in selected:
+            continue
         cells = []
         for fw in frameworks:
             row = find(results, workload, fw)
@@ -299,10 +345,24 @@ def header(results) -> list[str]:
     return lines
 
 
+def versus_torch(results, workload: str):
+    """autograd_lite's time over torch's on a workload: their ratios to the floor divided (each
+    measured in its own process, alongside the floor: the suite's way to cancel the machine's
+    drift between processes), and their medians divided. None if either is missing. A variant
+    of ours ("W8 LSTM step, fused=True") is compared with torch's plain workload."""
+    ours = find(results, workload, "autograd_lite")
+    theirs = find(results, workload.split(",")[0], "torch")  # a variant of ours vs torch's
+    if ours is None or theirs is None or ours["check"] != "ok" or theirs["check"] != "ok":
+        return None
+    return ours["ratio"] / theirs["ratio"], ours["median"] / theirs["median"]
+
+
 def targets(results, frameworks) -> list[str]:
-    """Issue 7's targets for autograd_lite, each met or missed."""
+    """Issues 7 and 13's targets for autograd_lite, each met or missed; those of the workloads
+    run."""
     peers = [fw for fw in frameworks if fw in PEERS]
-    lines = ["", "## Targets (issue 7)", "", "| target | autograd_lite | verdict |",
+    selected = results.get("workloads", WORKLOADS)
+    lines = ["", "## Targets (issues 7 and 13)", "", "| target | autograd_lite | verdict |",
              "| --- | --- | --- |"]
 
     def verdict(ok):
@@ -325,10 +385,42 @@ def targets(results, frameworks) -> list[str]:
                 text += " (no peer measured)"
         lines.append(f"| {title} | {text} | {verdict(ok)} |")
 
-    ratio_target("W1 (64,) <= 2.5x", "W1 (64,)", 2.5, False)
-    ratio_target("W1 (1,) <= 2.5x", "W1 (1,)", 2.5, False)
-    ratio_target("W2 <= 1.1x, ahead of every peer", "W2 MLP step", 1.1, True)
-    ratio_target("W3 <= 1.5x, ahead of every peer", "W3 logistic regression", 1.5, True)
+    if "W1" in selected:
+        ratio_target("W1 (64,) <= 2.5x", "W1 (64,)", 2.5, False)
+        ratio_target("W1 (1,) <= 2.5x", "W1 (1,)", 2.5, False)
+    if "W2" in selected:
+        ratio_target("W2 <= 1.1x, ahead of every peer", "W2 MLP step", 1.1, True)
+    if "W3" in selected:
+        ratio_target("W3 <= 1.5x, ahead of every peer", "W3 logistic regression", 1.5, True)
+    if "W4" in selected:
+        lines += w4_targets(results, verdict)
+    if "W5" in selected:
+        w5 = results["w5"]
+        if "error" in w5:
+            lines.append(f"| W5 no RSS growth after warm-up | {w5['error']} | **missed** |")
+        else:
+            lines.append(f"| W5 no RSS growth after warm-up (noise: {NOISE_MIB:.0f} MiB) | "
+                         f"{w5['growth_mib']:+.1f} MiB from step {w5['warmup_step']} to "
+                         f"{w5['steps']} | {verdict(w5['growth_mib'] <= NOISE_MIB)} |")
+    for workload, title in [("W7 CNN step", "W7 CNN step <= 2.0x PyTorch's time"),
+                            ("W8 LSTM step", "W8 LSTM step <= 2.0x PyTorch's time")]:
+        if workload.split()[0] not in selected:
+            continue
+        both = versus_torch(results, workload)
+        if both is None:
+            lines.append(f"| {title} | not measured (needs autograd_lite and torch, both "
+                         "checked) | **missed** |")
+            continue
+        text = f"{both[0]:.2f}x (medians alone: {both[1]:.2f}x)"
+        fused = versus_torch(results, workload + ", fused=True")
+        if fused is not None:
+            text += f"; with fused=True: {fused[0]:.2f}x"
+        lines.append(f"| {title} | {text} | {verdict(both[0] <= 2.0)} |")
+    return lines
+
+
+def w4_targets(results, verdict) -> list[str]:
+    lines = []
     longest = w4_row(results, 10**6, "autograd_lite")
     if longest is None:
         lines.append("| W4 10^6 ops complete | not run (--max-ops or --quick) | - |")
@@ -345,21 +437,15 @@ def targets(results, frameworks) -> list[str]:
         lines.append(f"| W4 10^5 ops <= 4x the floor | {ratio:.1f}x | {verdict(ratio <= 4)} |")
         lines.append(f"| W4 10^5 ops <= 150 MiB peak | {mid['peak_mib']:.0f} MiB | "
                      f"{verdict(mid['peak_mib'] <= 150)} |")
-    w5 = results["w5"]
-    if "error" in w5:
-        lines.append(f"| W5 no RSS growth after warm-up | {w5['error']} | **missed** |")
-    else:
-        lines.append(f"| W5 no RSS growth after warm-up (noise: {NOISE_MIB:.0f} MiB) | "
-                     f"{w5['growth_mib']:+.1f} MiB from step {w5['warmup_step']} to "
-                     f"{w5['steps']} | {verdict(w5['growth_mib'] <= NOISE_MIB)} |")
     return lines
 
 
 def details(results) -> list[str]:
-    lines = ["", "## W1-W3 and W6: times", "",
+    lines = ["", "## W1-W3, W6-W8: times", "",
              "Median, min and max over rounds, taking turns with the floor (a full run: W1 15 "
              "rounds of 20 chains; W2 10 rounds of 10 steps after 10 warm-up steps; W3 7 "
-             "rounds of one fit; W6 5 drawings).", "",
+             "rounds of one fit; W6 5 drawings; W7 and W8 10 rounds of 5 steps after 5 "
+             "warm-up steps).", "",
              "| workload | framework | unit | median | min | max | runs | floor median, same "
              "process | ratio | gradients vs floor |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -374,6 +460,9 @@ def details(results) -> list[str]:
                      f"{num(r['median'])} | {num(r['min'])} | {num(r['max'])} | {r['runs']} | "
                      f"{floor} | {ratio} | {r['check']} |")
 
+    lines += step_details(results)
+    if not results["w4"]:
+        return lines + w5_details(results) + diagnostics_details(results)
     lines += ["", "## W4: deep chains (a fresh process each)", "",
               "W1's op cycle on shape (1,). Peak: resident memory of the whole process; graph: "
               "the peak less the memory after imports and a first tiny chain.", "",
@@ -391,15 +480,80 @@ def details(results) -> list[str]:
                      f"{t['runs']} | {r['peak_mib']:.0f} | {r['peak_mib'] - r['baseline_mib']:.0f}"
                      f" | {num(floor)} | {t['median'] / floor:.1f}x | {r.get('check', '-')} |")
 
+    return lines + w5_details(results) + diagnostics_details(results)
+
+
+def step_details(results) -> list[str]:
+    """W7 and W8: each framework's time and the memory of its step, side by side."""
+    lines = []
+    for workload, title in [("W7", "W7 CNN step"), ("W8", "W8 LSTM step")]:
+        rows = [r for r in results["rows"] if r["workload"].startswith(title)]
+        memory = [m for m in results["step_memory"] if m["workload"] == workload]
+        if not rows and not memory:
+            continue
+        if not lines:
+            lines += ["", "## W7, W8: training steps next to PyTorch, time and memory", "",
+                      "Time: medians (ms/step). vs torch: the framework's ratio to the floor "
+                      "over torch's (each measured alongside the floor in its own process); "
+                      "the medians' quotient in brackets. Memory (a fresh process per row, "
+                      "`step_memory.py`): the peak resident memory during steps after a "
+                      "warm-up step, less the resident memory after it (so imports, data, "
+                      "weights and gradient buffers are out); tracemalloc's count of the same "
+                      "for the numpy-based frameworks (torch's allocations are invisible to "
+                      "it). The baseline is the resident memory after the warm-up step.", "",
+                      "| workload | framework | ms/step | floor ms/step, same process | ratio "
+                      "to floor | vs torch | step memory, RSS MiB | step memory, tracemalloc "
+                      "MiB | baseline RSS MiB |",
+                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        floors = ", ".join(f"{num(r['floor'])} (with {label(r['framework'])})" for r in rows
+                           if "floor" in r and not r["workload"].endswith("fused=True"))
+        makers = [("numpy", "numpy", None)]
+        for r in rows:
+            fused = r["workload"].endswith("fused=True")
+            makers.append((r["framework"], r["framework"] + ("_fused" if fused else ""), r))
+        for fw, maker, r in makers:
+            m = next((m for m in memory if m["maker"] == maker), None)
+            name = label(fw) + (", fused=True" if maker.endswith("_fused") else "")
+            if m is None:
+                mem = ["-", "-", "-"]
+            elif "error" in m:
+                mem = [m["error"], "-", "-"]
+            else:
+                mem = [f"{m['step_mib']:.1f}", f"{m['tracemalloc_mib']:.1f}"
+                       if "tracemalloc_mib" in m else "-", f"{m['baseline_mib']:.0f}"]
+            if r is None:
+                time_cells = [floors or "-", "-", "1.00x", "-"]
+            elif "median" not in r:
+                time_cells = [r["check"], "-", "-", "-"]
+            else:
+                both = versus_torch(results, r["workload"]) if fw == "autograd_lite" else None
+                vs = f"{both[0]:.2f}x ({both[1]:.2f}x)" if both else "-"
+                time_cells = [num(r["median"]), num(r["floor"]), f"{r['ratio']:.2f}x", vs]
+            lines.append(f"| {title} | {name} | " + " | ".join(time_cells + mem) + " |")
+    torch_env = results["env"].get("torch", {}).get("torch")
+    if lines and torch_env:
+        lines += ["", f"torch ran with {torch_env['intra_op_threads']} intra-op and "
+                  f"{torch_env['interop_threads']} inter-op threads: its own choice, unless "
+                  "OMP_NUM_THREADS or MKL_NUM_THREADS is set (see the thread settings above)."]
+    return lines
+
+
+def w5_details(results) -> list[str]:
+    if "w5" not in results:
+        return []
     w5 = results["w5"]
-    lines += ["", "## W5: memory over W2 training steps (autograd_lite, a fresh process)", ""]
+    lines = ["", "## W5: memory over W2 training steps (autograd_lite, a fresh process)", ""]
     if "error" in w5:
         lines.append(f"Failed: {w5['error']}")
     else:
         samples = ", ".join(f"{step}: {mib:.1f}" for step, mib in w5["rss"].items())
         lines += [f"Resident MiB after step {samples}. Growth from step {w5['warmup_step']} to "
                   f"{w5['steps']}: {w5['growth_mib']:+.1f} MiB; peak {w5['peak_mib']:.0f} MiB."]
+    return lines
 
+
+def diagnostics_details(results) -> list[str]:
+    lines = []
     if results["diagnostics"]:
         lines += ["", "## autograd_lite per op: where the time goes, and anomaly mode", "",
                   "| measurement | µs per op | share of a W1 (64,) op |", "| --- | --- | --- |"]
@@ -429,9 +583,10 @@ def notes(results, frameworks) -> list[str]:
     if "torch" in frameworks:
         out.append("torch runs its own BLAS (MKL) and threads; numpy's BLAS settings do not "
                    "apply to it.")
-    out.append("W4's longest chain runs once per framework; shorter ones 3-5 times. A process's "
-               "peak includes the interpreter and the framework's import (torch alone takes "
-               "~200 MiB), hence the graph column.")
+    if results["w4"]:
+        out.append("W4's longest chain runs once per framework; shorter ones 3-5 times. A "
+                   "process's peak includes the interpreter and the framework's import (torch "
+                   "alone takes ~200 MiB), hence the graph column.")
     if results["diagnostics"]:
         out.append("Where autograd_lite's time per op goes beyond numpy's (the section above), "
                    "why the targets it misses are missed, and what would remove the rest: "

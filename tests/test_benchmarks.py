@@ -14,23 +14,36 @@ def test_quick_benchmark_run_completes_with_gradients_matching_the_floor(tmp_pat
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
          "--frameworks", "autograd_lite", "--out", str(out), "--json", str(raw)],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(raw.read_text())
     assert results["errors"] == []
 
     checked = {r["workload"]: r["check"] for r in results["rows"]}
-    for workload in ["W1 (1,)", "W1 (64,)", "W2 MLP step", "W3 logistic regression"]:
+    for workload in ["W1 (1,)", "W1 (64,)", "W2 MLP step", "W3 logistic regression",
+                     "W7 CNN step", "W8 LSTM step", "W8 LSTM step, fused=True"]:
         assert checked[workload] == "ok", (workload, checked[workload])
     assert any(w.startswith("W6") and c == "ok" for w, c in checked.items())
     chains = {r["framework"]: r for r in results["w4"]}
     assert set(chains) == {"numpy", "autograd_lite"}
     assert chains["autograd_lite"]["check"] == "ok"
     assert "growth_mib" in results["w5"]
+    memory = {(r["workload"], r["maker"]): r for r in results["step_memory"]}
+    assert set(memory) == {("W7", "numpy"), ("W7", "autograd_lite"), ("W8", "numpy"),
+                           ("W8", "autograd_lite"), ("W8", "autograd_lite_fused")}
+    assert all("step_mib" in r and "tracemalloc_mib" in r for r in memory.values())
 
     report = out.read_text()
     assert report.startswith("# Benchmark results")
-    assert "benchmarks/run.py --quick" in report and "## Targets (issue 7)" in report
+    assert "benchmarks/run.py --quick" in report and "## Targets (issues 7 and 13)" in report
+    assert "## W7, W8: training steps next to PyTorch, time and memory" in report
+
+
+def test_workloads_can_be_selected_and_unknown_ones_are_refused():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--workloads", "W6,W9"],
+        capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "unknown workloads ['W9']" in run.stderr
 
 
 def test_a_wrong_gradient_fails_the_check_and_is_not_timed():
