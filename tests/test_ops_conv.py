@@ -242,6 +242,9 @@ def test_second_derivatives_of_conv_and_pools():
                                                groups=2), [x, w])
     distinct = leaf(RNG.permutation(40).reshape(2, 4, 5) / 10)
     assert gradgradcheck(lambda x: F.max_pool1d(x, 3, stride=2, padding=1) ** 2, [distinct])
+    tiles = leaf(RNG.permutation(2 * 3 * 6 * 5).reshape(2, 3, 6, 5) / 10)
+    assert gradgradcheck(lambda x: F.max_pool2d(x, 2) ** 2, [tiles])  # 5 columns: one dropped
+    assert gradgradcheck(lambda x: F.max_pool2d(x, 3, padding=1) ** 2, [tiles])
     assert gradgradcheck(lambda x: F.avg_pool2d(x, 2, stride=1, padding=1) ** 2, [distinct])
     assert gradcheck(lambda x: F.conv1d(x, w[:, :, 0], groups=4) ** 2, [distinct])
 
@@ -253,6 +256,8 @@ def test_second_derivatives_of_conv_and_pools():
     lambda x, w: F.conv2d(x, w, w[:, 0, 0, 0], padding="same"),
     lambda x, w: F.conv1d(x[..., 0], w[..., 0], stride=2),
     lambda x, w: F.max_pool2d(x, 2, padding=1),
+    lambda x, w: F.max_pool2d(x, 2),
+    lambda x, w: F.max_pool2d(x, 3, stride=1),
     lambda x, w: F.avg_pool2d(x, (2, 3)),
     lambda x, w: F.adaptive_avg_pool2d(x, 3),
     lambda x, w: F.embedding(ag.tensor([1, 0, 1]), w[:, :, 0, 0]),
@@ -264,6 +269,73 @@ def test_float32_in_gives_float32_out_and_gradients(call):
     assert out.dtype == np.float32
     out.sum().backward()
     assert all(t.grad is None or t.grad.dtype == np.float32 for t in (x, w))
+
+
+# ---- the fast paths ----------------------------------------------------------------------------
+
+
+def test_conv_results_are_float32_and_c_contiguous_in_their_own_layout():
+    """The output lands in (N, O, *out) as it is computed (a transposed result would slow
+    every elementwise op after it), and so do both gradients."""
+    x = ag.tensor(RNG.standard_normal((4, 3, 9, 8)).astype(np.float32), requires_grad=True)
+    w = ag.tensor(RNG.standard_normal((6, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    for groups in (1, 3):
+        weight = w[:, :3 // groups]
+        out = F.conv2d(x, weight, groups=groups)
+        assert out.dtype == np.float32 and out.numpy().flags.c_contiguous
+        gx, gw = ag.grad(out.sum(), [x, weight])
+        for g in (gx, gw):
+            assert g.dtype == np.float32 and g.numpy().flags.c_contiguous
+
+
+def test_tiled_max_pool_gradient_is_a_mask_not_a_scatter(monkeypatch):
+    """stride == kernel, no padding, sizes divisible: the gradient is g spread over each tile
+    times a mask of first maxima, reshaped back; no add_at."""
+    from autograd_lite.ops import conv
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the tiled max-pool gradient must not scatter")
+
+    monkeypatch.setattr(conv, "add_at", refuse)
+    x = leaf(np.maximum(RNG.standard_normal((2, 3, 6, 4)), 0))  # ReLU's zeros: ties
+    out = F.max_pool2d(x, 2)
+    g = RNG.standard_normal(out.shape)
+    out.backward(g)
+    windows = x.numpy().reshape(2, 3, 3, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(
+        2, 3, 3, 2, 4)
+    first = windows.argmax(axis=-1)  # the first maximum, row by row
+    expected = (np.arange(4) == first[..., None]) * g[..., None]
+    expected = expected.reshape(2, 3, 3, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    (gx,) = ag.grad(F.max_pool2d(x, 2).sum(), [x], create_graph=True)  # the Tensor path too
+    np.testing.assert_array_equal(gx.numpy(), (np.arange(4) == first[..., None]).astype(float)
+                                  .reshape(2, 3, 3, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+                                  .reshape(x.shape))
+
+
+@pytest.mark.parametrize(("size", "kernel", "stride", "padding"), [
+    ((6, 6), 2, None, 0), ((7, 5), 2, None, 0), ((7, 7), 3, None, 1), ((6, 6), 2, None, 1),
+    ((6, 7), (2, 3), None, (1, 0)), ((6, 6), 3, 1, 1), ((7, 6), 2, 1, 0), ((8, 8), 3, 2, 0)])
+def test_max_pool_with_ties_matches_torch_in_first_and_second_order(size, kernel, stride,
+                                                                    padding):
+    """Tiled (stride == kernel, with and without padding, sizes that do and do not divide) and
+    sliding windows; rounded values make ties; -inf inputs make windows of -inf only, whose
+    gradient goes to their first element inside the input (PyTorch's), never to padding."""
+    torch = pytest.importorskip("torch")
+    values = np.round(RNG.standard_normal((2, 3, *size)))
+    values[0, 0, :, :2] = -np.inf
+    x, xt = _torch_pair(values)
+    ours = F.max_pool2d(x, kernel, stride, padding)
+    theirs = torch.nn.functional.max_pool2d(xt, kernel, stride, padding)
+    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+    g, gt = _torch_pair(RNG.standard_normal(ours.shape))
+    (gx,) = ag.grad(ours, [x], g, create_graph=True)
+    (gxt,) = torch.autograd.grad(theirs, [xt], gt, create_graph=True)
+    np.testing.assert_allclose(gx.numpy(), gxt.detach().numpy(), atol=1e-12)
+    v = RNG.standard_normal(values.shape)
+    (gx * v).sum().backward()
+    (gxt * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(g.grad.numpy(), gt.grad.numpy(), atol=1e-12)
 
 
 # ---- bad input ----------------------------------------------------------------------------------

@@ -2,17 +2,24 @@
 max_pool2d, avg_pool1d / avg_pool2d, adaptive_avg_pool2d and embedding: declared here, reached
 as nn.functional's (they are not ``ag.*`` names).
 
-Three primitives do all the convolving, for any number of spatial dims. ``convolution`` takes
-the windows of the padded input (a ``sliding_window_view``) and multiplies them by the weight in
-one matmul, groups as a batch axis of it. Its input gradient ``conv_input_grad`` (a transposed
-convolution) is one matmul and then one slice-add per kernel position; its weight gradient
-``conv_weight_grad`` is one matmul. Each of the three is linear in both its inputs, and the
-gradients of each are the other two, so second derivatives need nothing more.
+Three primitives do all the convolving, for any number of spatial dims. ``convolution`` copies
+the windows of the padded input (a ``sliding_window_view``) once, into one (C * kernel
+positions, output positions) matrix per sample, and multiplies the weight by them in one
+batched matmul, groups as a batch axis of it: the result lands in the output's own C-contiguous
+(N, O, *out) layout, so nothing downstream works on a transposed array. Its input gradient
+``conv_input_grad`` (a transposed convolution) is one matmul and then one strided slice-add per
+kernel position (never a loop over output positions, samples or channels); its weight gradient
+``conv_weight_grad`` is one matmul summed over the samples. Each of the three is linear in both
+its inputs, and the gradients of each are the other two, so second derivatives need nothing
+more.
 
-Max-pooling sends each window's gradient to its first maximum (an ``add_at``, whose gradient is
-a ``getitem``); average pooling is a convolution with a constant kernel, adaptive average
-pooling two matmuls with averaging matrices; an embedding is an integer index into the weight's
-rows (a ``getitem``, whose gradient adds up repeated indices).
+Max-pooling takes the maximum one elementwise step per kernel position along each pooled dim in
+turn; its gradient goes to each window's first maximum through a mask found one comparison per
+kernel position (no argmax, no scatter): where the windows tile the input (stride == kernel) the
+gradient is g spread over each tile times the mask, reshaped back to the input; elsewhere one
+strided slice-add per kernel position. Average pooling is a convolution with a constant kernel,
+adaptive average pooling two matmuls with averaging matrices; an embedding is an integer index
+into the weight's rows (a ``getitem``, whose gradient adds up repeated indices).
 
 >>> x = ag.tensor([[[1.0, 2.0, 4.0, 8.0]]], requires_grad=True)
 >>> ag.nn.functional.conv1d(x, ag.tensor([[[-1.0, 1.0]]]))
@@ -112,8 +119,10 @@ def _conv_geometry(name, x_shape, w_shape, stride, padding, dilation, groups):
 
 
 def _im2col(x, kernel, stride, padding, dilation, groups):
-    """The windows of ``x`` (N, C, *spatial), zero-padded, as one matrix per group:
-    (groups, N * output positions, C / groups * kernel positions)."""
+    """The windows of ``x`` (N, C, *spatial), zero-padded, as one matrix per sample and group:
+    (N, groups, C / groups * kernel positions, output positions), made by one copy of a window
+    view. Multiplied from the left by the weight, these give the output in its own (N, O, *out)
+    layout, with no transpose to copy afterwards."""
     dims = len(kernel)
     if any(lo or hi for lo, hi in padding):
         x = np.pad(x, ((0, 0), (0, 0), *padding))
@@ -123,25 +132,9 @@ def _im2col(x, kernel, stride, padding, dilation, groups):
     view = view[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
                 + tuple(slice(None, None, d) for d in dilation)]  # (N, C, *out, *kernel)
     out = view.shape[2:2 + dims]
-    view = view.reshape(n, groups, c // groups, *view.shape[2:])
-    order = (1, 0, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims))
-    return view.transpose(order).reshape(groups, n * math.prod(out),
-                                         c // groups * math.prod(kernel))
-
-
-def _to_groups(g, groups):
-    """An output-shaped (N, O, *out) array as (groups, N * out positions, O / groups)."""
-    n, o, out = g.shape[0], g.shape[1], g.shape[2:]
-    g = g.reshape(n, groups, o // groups, *out)
-    g = g.transpose(1, 0, *range(3, 3 + len(out)), 2)
-    return g.reshape(groups, n * math.prod(out), o // groups)
-
-
-def _from_groups(y, n, out):
-    """The inverse of ``_to_groups``: (groups, N * out, O / groups) as (N, O, *out)."""
-    groups, dims = y.shape[0], len(out)
-    y = y.reshape(groups, n, *out, y.shape[2]).transpose(1, 0, 2 + dims, *range(2, 2 + dims))
-    return y.reshape(n, groups * y.shape[2], *out)
+    view = view.transpose(0, 1, *range(2 + dims, 2 + 2 * dims), *range(2, 2 + dims))
+    return np.ascontiguousarray(view).reshape(n, groups, c // groups * math.prod(kernel),
+                                              math.prod(out))
 
 
 def _check_grad_shape(name, g, x_shape, w_shape, out):
@@ -170,8 +163,9 @@ def convolution(input, weight, stride, padding, dilation, groups):
     _check_floating("convolution", input=x, weight=w)
     out = _conv_geometry("convolution", x.shape, w.shape, stride, padding, dilation, groups)
     cols = _im2col(x, w.shape[2:], stride, padding, dilation, groups)
-    kernel = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
-    return _from_groups(cols @ kernel, x.shape[0], out)
+    kernel = w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
+    # (groups, O / groups, C / groups * k) @ (N, groups, C / groups * k, out): (N, O, *out)
+    return np.matmul(kernel, cols).reshape(x.shape[0], w.shape[0], *out)
 
 
 def _input_grad_grad_vjp(g, out, grad, weight, input_shape, stride, padding, dilation, groups):
@@ -193,17 +187,36 @@ def conv_input_grad(grad, weight, input_shape, stride, padding, dilation, groups
     x_shape, kernel = tuple(input_shape), w.shape[2:]
     out = _conv_geometry("conv_input_grad", x_shape, w.shape, stride, padding, dilation, groups)
     _check_grad_shape("conv_input_grad", g, x_shape, w.shape, out)
-    n, c, dims = x_shape[0], x_shape[1], len(kernel)
-    cols = _to_groups(g, groups) @ w.reshape(groups, w.shape[0] // groups, -1)
-    cols = cols.reshape(groups, n, *out, c // groups, *kernel)
-    cols = cols.transpose(1, 0, 2 + dims, *range(3 + dims, 3 + 2 * dims), *range(2, 2 + dims))
+    n, c, o = x_shape[0], x_shape[1], w.shape[0]
     padded = tuple(size + lo + hi for size, (lo, hi) in zip(x_shape[2:], padding))
-    result = np.zeros((n, groups, c // groups, *padded), cols.dtype)
-    for k in np.ndindex(*kernel):  # each kernel position touches the input with a stride
-        where = tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
-                      for i, d, s, o in zip(k, dilation, stride, out))
-        result[(slice(None),) * 3 + where] += cols[(slice(None),) * 3 + k]
-    result = result.reshape(n, c, *padded)
+    kernel_t = w.reshape(groups, o // groups, math.prod(w.shape[1:])).transpose(0, 2, 1)
+    # (groups, C / groups * k, O / groups) @ (N, groups, O / groups, positions): the windows'
+    # gradients, (N, C, *kernel, positions); each kernel position adds its slice into the input
+    if len(kernel) > 1 and all(s == 1 for s in stride):
+        # unit strides: g laid out on the padded input's grid (zeros past each row's outputs),
+        # so that each kernel position's slice of the input is one contiguous run of it,
+        # flattened: one long add per kernel position instead of one short one per row
+        flat = tuple(math.prod(padded[i + 1:]) for i in range(len(padded)))  # its strides
+        span = sum((m - 1) * f for m, f in zip(out, flat)) + 1
+        wide = np.zeros((n, o, out[0] * flat[0]), g.dtype)
+        wide.reshape(n, o, out[0], *padded[1:])[(Ellipsis, *map(slice, out[1:]))] = g
+        cols = np.matmul(kernel_t, wide[..., :span].reshape(n, groups, o // groups, span))
+        cols = cols.reshape(n, c, math.prod(kernel), span)
+        result = np.zeros((n, c, math.prod(padded)), cols.dtype)
+        for j, k in enumerate(np.ndindex(*kernel)):
+            at = sum(i * d * f for i, d, f in zip(k, dilation, flat))
+            result[..., at:at + span] += cols[:, :, j]
+        result = result.reshape(n, c, *padded)
+    else:
+        g = np.ascontiguousarray(g).reshape(n, groups, o // groups, math.prod(out))
+        cols = np.matmul(kernel_t, g).reshape(n, c, *kernel, *out)
+        result = np.zeros((n, c, *padded), cols.dtype)
+        for k in np.ndindex(*kernel):  # each kernel position touches the input with a stride
+            where = tuple(slice(i * d, i * d + s * (m - 1) + 1, s)
+                          for i, d, s, m in zip(k, dilation, stride, out))
+            result[(slice(None),) * 2 + where] += cols[(slice(None),) * 2 + k]
+    if not any(lo or hi for lo, hi in padding):
+        return result
     crop = tuple(slice(lo, lo + size) for (lo, _), size in zip(padding, x_shape[2:]))
     return np.ascontiguousarray(result[(slice(None),) * 2 + crop])
 
@@ -228,11 +241,19 @@ def conv_weight_grad(input, grad, weight_shape, stride, padding, dilation, group
     w_shape = tuple(weight_shape)
     out = _conv_geometry("conv_weight_grad", x.shape, w_shape, stride, padding, dilation, groups)
     _check_grad_shape("conv_weight_grad", g, x.shape, w_shape, out)
-    cols = _im2col(x, w_shape[2:], stride, padding, dilation, groups)
-    # g^T @ cols, computed as (cols^T @ g)^T: OpenBLAS is up to 100x slower on the first form
-    # (a short, wide left matrix times a tall one) than on the second.
-    product = cols.transpose(0, 2, 1) @ _to_groups(g, groups)
-    return product.transpose(0, 2, 1).reshape(w_shape)
+    cols = _im2col(x, w_shape[2:], stride, padding, dilation, groups)  # (N, G, C/G * k, out)
+    n, per_group = x.shape[0], w_shape[0] // groups
+    g = np.ascontiguousarray(g).reshape(n, groups, per_group, math.prod(out))  # (N, G, O/G, out)
+    if per_group <= cols.shape[3]:
+        # the sum over samples of one product each: cols @ g^T, (N, G, C/G * k, O/G), is no
+        # bigger than cols. (g @ cols^T, a short, wide matrix times a tall one, is the slow
+        # form for OpenBLAS.)
+        product = np.matmul(cols, g.transpose(0, 1, 3, 2)).sum(axis=0)
+    else:  # many channels, few positions: one product per group over all samples at once
+        flat_cols = cols.transpose(1, 2, 0, 3).reshape(groups, cols.shape[2], n * cols.shape[3])
+        product = np.matmul(flat_cols, g.transpose(1, 0, 3, 2).reshape(groups, n * cols.shape[3],
+                                                                         per_group))
+    return np.ascontiguousarray(product.transpose(0, 2, 1)).reshape(w_shape)
 
 
 def _conv_padding(name, padding, stride, dilation, kernel):
@@ -348,39 +369,119 @@ def _pool_windows(x, kernel, stride, padding, fill):
     return view[(slice(None),) * lead + tuple(slice(None, None, s) for s in stride)]
 
 
-def _window_max(windows, kernel):
-    """The maximum of each window (NaN if it holds one), one elementwise step per kernel
-    position: numpy reduces over the strided axes of a window view far more slowly."""
-    positions = np.ndindex(*kernel)
-    best = windows[(Ellipsis, *next(positions))].copy()
-    for k in positions:
-        np.maximum(best, windows[(Ellipsis, *k)], out=best)
-    return best
-
-
-def _first_max_positions(x, kernel, stride, padding):
-    """Where each window of ``x`` has its first maximum (row-major in the window, as PyTorch
-    picks among ties), as an index into ``x`` of the pooled output's shape."""
+def _pool_max(x, kernel, stride, padding):
+    """The maximum of each window of ``x`` over its last ``len(kernel)`` dims, padded with
+    -inf (NaN if the window holds one): the maximum along the last dim's windows, then along
+    the dim before, and so on, each by one elementwise step per kernel position along that
+    dim (numpy reduces over the strided axes of a window view far more slowly, and a 3x3
+    window takes 2 + 2 steps so, not 8)."""
     dims = len(kernel)
     lead = x.ndim - dims
-    windows = _pool_windows(x, kernel, stride, padding, -np.inf)
-    out = windows.shape[lead:lead + dims]
-    best = windows.reshape(windows.shape[:lead + dims] + (math.prod(kernel),)).argmax(axis=-1)
-    offsets = np.unravel_index(best, kernel)
-    starts = np.indices(out, sparse=True)
-    spatial = tuple(o * s + k - p for o, s, k, p in zip(starts, stride, offsets, padding))
-    leading = tuple(i.reshape(i.shape + (1,) * dims) for i in np.indices(x.shape[:lead],
-                                                                        sparse=True))
-    return leading + spatial
+    if any(padding):
+        x = np.pad(x, ((0, 0),) * lead + tuple((p, p) for p in padding),
+                   constant_values=-np.inf)
+    for axis, size, step in reversed(tuple(zip(range(lead, x.ndim), kernel, stride))):
+        windows = sliding_window_view(x, size, axis=axis)[
+            (slice(None),) * axis + (slice(None, None, step),)]  # (..., out along axis, size)
+        best = windows[..., 0]
+        for i in range(1, size):
+            best = np.maximum(best, windows[..., i], out=None if i == 1 else best)
+        x = best
+    return x if x.base is None else x.copy()
+
+
+def _first_max_masks(x, kernel, stride, padding):
+    """Per kernel position (row-major), where it holds the first maximum of its window of
+    ``x`` (the first NaN, in a window holding one), as PyTorch picks among ties: a boolean
+    array of the pooled output's shape each, found one elementwise step per kernel position
+    (no argmax)."""
+    windows = _pool_windows(x, kernel, stride, padding, -np.inf)  # (*lead, *out, *kernel)
+    best = _pool_max(x, kernel, stride, padding)
+    nan = best != best
+    if not nan.any():
+        nan = None
+    # a window of -inf only: its first element that is not padding, as PyTorch
+    inside = None
+    if any(padding) and np.isneginf(best).any():
+        inside = _pool_windows(np.ones(x.shape[x.ndim - len(kernel):], bool), kernel, stride,
+                               padding, False)
+    free = None  # the windows whose first maximum is still to come
+    positions = list(np.ndindex(*kernel))
+    for k in positions:
+        here = windows[(Ellipsis, *k)]
+        hit = here == best
+        if nan is not None:
+            hit |= here != here
+        if inside is not None:
+            hit &= inside[(Ellipsis, *k)]
+        if free is None:
+            free = ~hit
+        else:
+            hit &= free
+            if k != positions[-1]:
+                free ^= hit
+        yield k, hit
+
+
+def _in_tiles(k):
+    """The index of kernel position ``k`` in an (..., out1, k1, out2, k2, ...) array."""
+    return (Ellipsis, *(i for pair in zip((slice(None),) * len(k), k) for i in pair))
 
 
 def _max_pool_vjp(g, out, input, kernel_size, stride, padding):
+    """g at each window's first maximum: with tiling windows (stride == kernel), g repeated
+    over each tile times a mask of first maxima, reshaped back (no scatter); with overlapping
+    windows, one strided slice-add per kernel position. The mask depends on the input only, so
+    the rule is linear in g (its own gradient is this rule's transpose, built of the same
+    ops)."""
     x = input.data if isinstance(input, registry._Tensor) else np.asarray(input)
-    return add_at.dispatch(g, _first_max_positions(x, kernel_size, stride, padding), x.shape)
+    dims = len(kernel_size)
+    lead = x.ndim - dims
+    out_shape = _pool_geometry("max_pool", x.shape, kernel_size, stride, padding)
+    padded = tuple(n + 2 * p for n, p in zip(x.shape[lead:], padding))
+    if tuple(stride) == tuple(kernel_size):
+        tiled = x.shape[:lead] + tuple(n for pair in zip(out_shape, kernel_size) for n in pair)
+        positions = _first_max_masks(x, kernel_size, stride, padding)
+        if not isinstance(g, registry._Tensor):  # a plain backward: g * hit, tile by tile
+            grad = np.empty(tiled, g.dtype)
+            for k, hit in positions:
+                np.multiply(g, hit, out=grad[_in_tiles(k)])
+        else:  # g repeated over each tile times the mask of first maxima
+            mask = np.empty(tiled, bool)
+            for k, hit in positions:
+                mask[_in_tiles(k)] = hit
+            spread = reshape.dispatch(g, x.shape[:lead] + tuple(n for o in out_shape
+                                                                for n in (o, 1)))
+            grad = spread * mask
+        grad = reshape.dispatch(grad, x.shape[:lead] + tuple(
+            o * k for o, k in zip(out_shape, kernel_size)))
+        covered = tuple(o * k for o, k in zip(out_shape, kernel_size))
+        if covered == tuple(x.shape[lead:]) and not any(padding):
+            return grad
+        # the tiles cover padded positions [0, o * k): input positions [-p, o * k - p)
+        keep = tuple(min(n, c - p) for n, c, p in zip(x.shape[lead:], covered, padding))
+        source = (Ellipsis,) + tuple(slice(p, p + m) for p, m in zip(padding, keep))
+        target = (Ellipsis,) + tuple(slice(0, m) for m in keep)
+        return add_at.dispatch(getitem.dispatch(grad, source), target, x.shape)
+    crop = (Ellipsis,) + tuple(slice(p, p + n) for p, n in zip(padding, x.shape[lead:]))
+    full = x.shape[:lead] + padded
+    if not isinstance(g, registry._Tensor):  # a plain backward: add in place
+        result = np.zeros(full, g.dtype)
+        for k, hit in _first_max_masks(x, kernel_size, stride, padding):
+            where = tuple(slice(i, i + s * (o - 1) + 1, s)
+                          for i, s, o in zip(k, stride, out_shape))
+            result[(Ellipsis, *where)] += g * hit
+        return np.ascontiguousarray(result[crop]) if any(padding) else result
+    total = None
+    for k, hit in _first_max_masks(x, kernel_size, stride, padding):
+        where = tuple(slice(i, i + s * (o - 1) + 1, s) for i, s, o in zip(k, stride, out_shape))
+        part = add_at.dispatch(g * hit, (Ellipsis, *where), full)
+        total = part if total is None else total + part
+    return getitem.dispatch(total, crop) if any(padding) else total
 
 
 @primitive(_max_pool_vjp, saves="input", kind="max_pool", domain="unique", nin=1, public=False,
-           derivative="1 at each window's first maximum (add_at of g)")
+           derivative="1 at each window's first maximum (g times a mask)")
 def max_pool(input, kernel_size, stride, padding):
     """The maximum of each window over the last ``len(kernel_size)`` dims of ``input``, padded
     with -inf; ``kernel_size``, ``stride`` and ``padding`` hold an int per pooled dim. Under
@@ -388,7 +489,7 @@ def max_pool(input, kernel_size, stride, padding):
     x = np.asarray(input)
     _check_floating("max_pool", input=x)
     _pool_geometry("max_pool", x.shape, kernel_size, stride, padding)
-    return _window_max(_pool_windows(x, kernel_size, stride, padding, -np.inf), kernel_size)
+    return _pool_max(x, kernel_size, stride, padding)
 
 
 def _pool_args(name, dims, input, kernel_size, stride, padding):
