@@ -581,34 +581,26 @@ class Dropout(Module):
     """Randomly zero elements with probability p while training (scaling the rest by
     1/(1-p)); the identity in eval mode."""
 
+    _drop = staticmethod(F.dropout)
+
     def __init__(self, p: float = 0.5, generator=None):
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
         self.p, self.generator = p, generator
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.generator)
+        return self._drop(x, self.p, self.training, self.generator)
 
     def extra_repr(self):
         return f"p={self.p}"
 
 
-class Dropout2d(Module):
+class Dropout2d(Dropout):
     """Zero whole channels with probability p while training (inputs (N, C, H, W) or unbatched
     (C, H, W)), scaling the rest by 1/(1-p); the identity in eval mode."""
 
-    def __init__(self, p: float = 0.5, generator=None):
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p, self.generator = p, generator
-
-    def forward(self, x):
-        return F.dropout2d(x, self.p, self.training, self.generator)
-
-    def extra_repr(self):
-        return f"p={self.p}"
+    _drop = staticmethod(F.dropout2d)
 
 
 class _BatchNorm(Module):

@@ -340,6 +340,22 @@ class _RNNBase(Module):
                 xs = [F.dropout(y, self.dropout, True) for y in xs]
         return _ops.stack(xs), [_ops.stack(done) for done in finals]
 
+    def _forward_one_state(self, input, hx, cell):
+        """RNN's and GRU's forward: ``h = cell(x_t W_ih^T + b_ih, h, w_hh, b_hh)`` at every
+        step of every layer and direction; returns ``(output, h_n)``."""
+        x, (h0,), batched = self._check(input, [("hx", hx)])
+
+        def step(xs, suffix, reverse, first):
+            w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
+            h = self._zeros(xs) if first[0] is None else first[0]
+            ys = [None] * len(xs)
+            for t in _steps(len(xs), reverse):
+                h = ys[t] = cell(F.linear(xs[t], w_ih, b_ih), h, w_hh, b_hh)
+            return ys, [h]
+
+        output, (h_n,) = self._finish(*self._run(x, [h0], step), batched)
+        return output, h_n
+
     def _finish(self, output, finals, batched):
         """Back to the caller's layout: batch first if asked, no batch axis if none came in."""
         if not batched:
@@ -393,19 +409,10 @@ class RNN(_RNNBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        x, (h0,), batched = self._check(input, [("hx", hx)])
+        def cell(xi, h, w_hh, b_hh):
+            return _rnn_step(xi, h, w_hh, b_hh, self.nonlinearity)
 
-        def step(xs, suffix, reverse, first):
-            w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
-            h = self._zeros(xs) if first[0] is None else first[0]
-            ys = [None] * len(xs)
-            for t in _steps(len(xs), reverse):
-                xi = F.linear(xs[t], w_ih, b_ih)
-                h = ys[t] = _rnn_step(xi, h, w_hh, b_hh, self.nonlinearity)
-            return ys, [h]
-
-        output, (h_n,) = self._finish(*self._run(x, [h0], step), batched)
-        return output, h_n
+        return self._forward_one_state(input, hx, cell)
 
 
 class LSTM(_RNNBase):
@@ -473,15 +480,4 @@ class GRU(_RNNBase):
                          bidirectional, dtype, generator)
 
     def forward(self, input, hx=None):
-        x, (h0,), batched = self._check(input, [("hx", hx)])
-
-        def step(xs, suffix, reverse, first):
-            w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
-            h = self._zeros(xs) if first[0] is None else first[0]
-            ys = [None] * len(xs)
-            for t in _steps(len(xs), reverse):
-                h = ys[t] = _gru_step(F.linear(xs[t], w_ih, b_ih), h, w_hh, b_hh)
-            return ys, [h]
-
-        output, (h_n,) = self._finish(*self._run(x, [h0], step), batched)
-        return output, h_n
+        return self._forward_one_state(input, hx, _gru_step)
