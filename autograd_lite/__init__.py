@@ -3,6 +3,7 @@
 from . import autograd, data, datasets, diagnostics, functions, io, nn, ops, optim, plot, utils
 from ._tensor import Tensor
 from .anomaly_mode import detect_anomaly
+from .compiler import CompileError, compile
 from .creation import (
     arange,
     default_generator,
@@ -47,7 +48,7 @@ globals().update({name: getattr(functions, name) for name in functions.__all__})
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "Tensor", "Function", "FunctionCtx",
+    "__version__", "Tensor", "Function", "FunctionCtx", "compile", "CompileError",
     # modules
     "ops", "nn", "optim", "data", "datasets", "diagnostics", "plot", "io", "autograd", "utils",
     "float32", "float64", "int32", "int64", "bool", "get_default_dtype", "set_default_dtype",

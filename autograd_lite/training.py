@@ -14,6 +14,7 @@ import numpy as np
 
 from . import debug
 from ._tensor import Tensor, as_array
+from .compiler import compile as compile_step
 from .debug import GraphGrowthGuard
 from .grad_mode import no_grad
 from .optim.lr_scheduler import ReduceLROnPlateau
@@ -167,8 +168,8 @@ def evaluate(model, loss_fn, loader, metrics=None) -> dict[str, float]:
 
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 1,
-        metrics: dict | None = None, scheduler=None, callbacks=(), progress: bool = True
-        ) -> History:
+        metrics: dict | None = None, scheduler=None, callbacks=(), progress: bool = True,
+        compile: bool = False) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; returns a ``History``.
 
     Each step: forward, ``loss_fn(output, target)``, ``zero_grad``, ``backward``, ``step``.
@@ -178,6 +179,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
     return stops training (see ``EarlyStopping``). Callbacks may also define
     ``on_train_begin(model)`` and ``on_train_end(model)``. ``progress=False`` prints nothing.
     A ``GraphGrowthGuard`` watches the loss (and, in debug mode, each metric's running sum).
+    ``compile=True`` runs each training step through ``ag.compile`` (the same numbers, faster
+    for small models; see autograd_lite/compiler.py for what a compiled step may contain).
     """
     metrics = metrics or {}
     history = History()
@@ -187,18 +190,25 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
     bar = _progress(epochs * len(train_loader), progress)
     guard = GraphGrowthGuard()  # on the loss, always; debug mode adds one per metric's sum
     metric_guards = {name: GraphGrowthGuard() for name in metrics} if debug.enabled else {}
+
+    def train_step(x, y):
+        out = model(x)
+        loss = loss_fn(out, y)
+        guard.check(loss, "the loss")  # compiled: checked on the traced step (replays repeat it)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return out, loss
+
+    if compile:
+        train_step = compile_step(train_step)
     try:
         for epoch in range(epochs):
             model.train()
             total, count = 0.0, 0
             sums = dict.fromkeys(metrics, 0.0)
             for x, y in _batches(train_loader):
-                out = model(x)
-                loss = loss_fn(out, y)
-                guard.check(loss, "the loss")
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                out, loss = train_step(x, y)
                 n = len(x)
                 step_loss = loss.item()
                 history.batch_loss.append(step_loss)

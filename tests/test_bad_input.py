@@ -393,6 +393,7 @@ COVERED_BY_DEDICATED_TESTS = {  # public name -> the test feeding it bad input
                     "tests/test_creation.py::test_bad_arguments_are_clear_errors_naming_the_"
                     "factory"),
     "einsum": "tests/test_ops.py::test_einsum_refuses_bad_equations_naming_itself",
+    "compile": "tests/test_compiler.py::test_compile_refuses_what_it_cannot_take",
     "set_default_dtype": "tests/test_dtypes.py (anything but float32 or float64, unchanged after)",
     **dict.fromkeys(["gather", "scatter_add", "index_select", "masked_select", "nonzero"],
                     "tests/test_ops.py::test_indexing_ops_refuse_bad_input_naming_themselves"),
@@ -404,6 +405,7 @@ EXEMPT = {
     "ops": "the op module: its functions are the ones in FUNCTIONS (checked by identity)",
     "REGISTRY": "ops.REGISTRY is the dict of declared ops, not an entry point",
     "Op": "ops.Op is the class of declared ops; each op instance is covered by name",
+    "CompileError": "an exception class, raised by compile (tests/test_compiler.py)",
     "float32": "a dtype constant", "float64": "a dtype constant", "int32": "a dtype constant",
     "int64": "a dtype constant", "bool": "a dtype constant",
     "autograd": "torch.autograd's names, re-exported: each is covered under its own name",

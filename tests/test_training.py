@@ -464,3 +464,24 @@ def test_history_keeps_every_steps_loss():
     history = ag.fit(Offset(w=0.5), nn.MSELoss(), NoOpOptimizer(), loader, epochs=2,
                      progress=False)
     assert history.batch_loss == [0.25] * 6  # (0.5 - 0)^2 at every step
+
+
+def test_fit_with_compile_trains_to_the_same_numbers_as_eager():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 3)), rng.integers(0, 2, 50)  # 50: the last batch is short
+
+    def run(compile):
+        ag.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8, dtype=np.float64), nn.Tanh(), nn.Dropout(0.2),
+                              nn.Linear(8, 2, dtype=np.float64))
+        loader = ag.utils.data.DataLoader(ag.utils.data.TensorDataset(X, y), batch_size=16,
+                                          shuffle=True)
+        history = ag.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
+                         loader, epochs=3, metrics={"accuracy": ag.accuracy}, progress=False,
+                         compile=compile)
+        return history, [p.data for p in model.parameters()]
+
+    (eager, eager_params), (compiled, compiled_params) = run(False), run(True)
+    assert compiled.batch_loss == eager.batch_loss and len(eager.batch_loss) == 12
+    assert compiled.metrics["train_accuracy"] == eager.metrics["train_accuracy"]
+    assert all(np.array_equal(a, b) for a, b in zip(eager_params, compiled_params))

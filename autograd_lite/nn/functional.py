@@ -209,10 +209,8 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
-    gen = creation.random_generator(generator, "dropout", seeds=False)
-    keep = gen.random(np.shape(x.data if isinstance(x, Tensor) else x)) >= p
-    scale = 0.0 if p == 1 else 1 / (1 - p)
-    return _ops.mul(x, (keep * scale).astype(_dtype(x)))
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    return _ops.mul(x, _dropout_mask(generator, shape, p, _dtype(x), "dropout"))
 
 
 @composite(kind="random_channels", draw={"p": (0.0, 0.3, 1.0), "training": (True, False)})
@@ -227,11 +225,16 @@ def dropout2d(x, p: float = 0.5, training: bool = True, generator=None):
                          f"{shape}")
     if not training or p == 0:
         return x
-    gen = creation.random_generator(generator, "dropout2d", seeds=False)
     channels = shape[:len(shape) - 2]
-    keep = gen.random(channels + (1, 1)) >= p
+    return _ops.mul(x, _dropout_mask(generator, channels + (1, 1), p, _dtype(x), "dropout2d"))
+
+
+def _dropout_mask(generator, shape, p, dtype, name):
+    """Dropout's random draw: 1/(1-p) where an element is kept (probability 1-p), else 0. One
+    function, so that ``ag.compile`` replays it as a fresh draw."""
+    keep = creation.random_generator(generator, name, seeds=False).random(shape) >= p
     scale = 0.0 if p == 1 else 1 / (1 - p)
-    return _ops.mul(x, (keep * scale).astype(_dtype(x)))
+    return (keep * scale).astype(dtype)
 
 
 def _dtype(x):

@@ -63,12 +63,9 @@ def _fused_lstm_steps(xs, state, w_ih, w_hh, b_ih, b_hh, order):
 
 
 def _time_steps(x):
-    """The (L, N, features) input as a list of its L steps: the data's own rows when it needs
-    no gradient, else one getitem per step. The layers work on such lists and stack once at
-    the end: slicing a stacked tensor at every step would send a full-size gradient back per
-    step, L^2 work."""
-    if not x.requires_grad:
-        return list(x.data)
+    """The (L, N, features) input as a list of its L steps (a getitem each, a graph node only
+    when x requires grad). The layers work on such lists and stack once at the end: slicing a
+    stacked tensor at every step would send a full-size gradient back per step, L^2 work."""
     return [x[t] for t in range(x.shape[0])]
 
 

@@ -1,0 +1,620 @@
+"""``ag.compile``: run a training step once with a recorder on, then replay what it computed as
+one straight-line Python function over numpy arrays, with no Tensor, Node or engine left in it.
+
+>>> model = ag.nn.Linear(3, 1, dtype=np.float64)
+>>> opt = ag.optim.SGD(model.parameters(), lr=0.1)
+>>> def train_step(x, y):
+...     opt.zero_grad()
+...     loss = ag.nn.functional.mse_loss(model(x), y)
+...     loss.backward()
+...     opt.step()
+...     return loss
+>>> step = ag.compile(train_step)
+>>> x, y = np.ones((4, 3)), np.zeros((4, 1))
+>>> first = step(x, y)                  # traces: runs eagerly, recording every array it makes
+>>> second = step(x, y)                 # replays the recording
+>>> print(step.source.splitlines()[0])
+def train_step(x, y, *, k):
+
+What is recorded, in the order eager runs it: each op's forward (its numpy function), each
+backward rule the engine calls, the sums of gradients sent to one node, the engine's shape and
+dtype fitting, and the calls that change state outside the graph, replayed as calls to the very
+same functions: ``optimizer.zero_grad()``, ``optimizer.step()``, a scheduler's ``step()``, the
+delivery of each leaf's gradient into ``.grad``, dropout's random mask. The replay therefore
+computes bit for bit what eager does, updates the same parameters, optimizer state and
+``.grad``s, and draws fresh random numbers from the same generators in the same order; the
+learning rate and the other hyper-parameters are read when the update runs, so a schedule needs
+no new trace.
+
+Guards, checked on every call, pick the program: the inputs' types, shapes and dtypes, grad
+mode, the ``training`` flag of each module called, and the identity of each of their parameters
+and buffers. A changed guard traces again (up to ``cache_limit`` programs; then it warns once
+and runs eagerly). What a program cannot see change is refused while tracing, naming the line:
+reading a tensor's value into Python (``item()``, ``float(t)``, ``bool(t)``, ``numpy()``,
+``tolist()``, ``np.asarray(t)``), in-place tensor ops, random numbers drawn inside the step
+(dropout's excepted), inputs converted inside it, BatchNorm's running statistics in training
+mode, ``create_graph``, hooks and ``ag.grad``. Results come back as fresh Tensors without a
+graph; the recording runs in one thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import keyword
+import os
+import sys
+import types
+import warnings
+
+import numpy as np
+
+from . import creation, engine
+from ._tensor import Tensor
+from .grad_mode import grad_mode
+from .nn import functional as F
+from .nn.layers import _BatchNorm
+from .nn.module import Module
+from .ops.registry import REGISTRY
+from .optim import lr_scheduler
+from .optim.optimizer import Optimizer
+
+__all__ = ["compile", "CompileError", "Compiled"]
+
+
+class CompileError(RuntimeError):
+    """The traced function did something a replay could not reproduce."""
+
+
+def compile(fn=None, *, cache_limit: int = 8):
+    """Trace ``fn`` on its first call and replay the recording on later calls with inputs of
+    the same kinds, shapes and dtypes (see the module docstring). Also ``@ag.compile``."""
+    if fn is None:
+        return functools.partial(compile, cache_limit=cache_limit)
+    if not callable(fn):
+        raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
+    return Compiled(fn, cache_limit)
+
+
+class Compiled:
+    """A compiled function: call it as the original. ``source`` is the program the last call
+    ran, as Python; ``programs`` how many are cached."""
+
+    def __init__(self, fn, cache_limit):
+        self.fn, self.cache_limit = fn, cache_limit
+        self._programs = {}  # guard key -> the programs traced for it, each with its state
+        self._last = None
+        self._eager = False  # the cache limit was reached
+        functools.update_wrapper(self, fn)
+
+    @property
+    def source(self) -> str:
+        if self._last is None:
+            raise RuntimeError(f"compile: {self.fn.__name__} has not been called yet, so there "
+                               "is no program")
+        return self._last.source
+
+    @property
+    def programs(self) -> int:
+        return sum(len(programs) for programs in self._programs.values())
+
+    def __call__(self, *args):
+        if self._eager:
+            return self.fn(*args)
+        key = _guard_key(args)
+        for program in self._programs.get(key, ()):
+            if program.state_holds():
+                self._last = program
+                return program.run(args)
+        if self.programs >= self.cache_limit:
+            warnings.warn(f"compile: {self.fn.__name__} needed more than {self.cache_limit} "
+                          "programs (its inputs or state keep changing); running it eagerly "
+                          "from now on", RuntimeWarning, stacklevel=2)
+            self._eager = True
+            return self.fn(*args)
+        result, program = _trace(self.fn, args)
+        self._programs.setdefault(key, []).append(program)
+        self._last = program
+        return result
+
+
+def _guard_key(args):
+    """What a program is specialised to, besides the state it checks itself: grad mode and the
+    inputs' kinds, shapes and dtypes (Python scalars by value)."""
+    key = [grad_mode.enabled]
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                raise CompileError(f"compile: argument {i} requires grad; a compiled step "
+                                   "computes the gradients of tensors it holds (parameters), "
+                                   "not of its arguments. Pass x.detach(), or run eagerly")
+            key.append(("Tensor", a.data.shape, a.data.dtype))
+        elif isinstance(a, np.ndarray):
+            key.append(("array", a.shape, a.dtype))
+        elif a is None or isinstance(a, (bool, int, float, str)):
+            key.append(("value", type(a), a))
+        else:
+            raise TypeError(f"compile: arguments must be Tensors, numpy arrays or Python "
+                            f"scalars, got {type(a).__name__}")
+    return tuple(key)
+
+
+# ---- the program ------------------------------------------------------------------------------
+
+
+class _Program:
+    """A recorded call: the generated function, what it returns, and the state it assumes."""
+
+    def __init__(self, source, constants, array_args, template, modules, leaves):
+        self.source = source
+        namespace = {"np": np}
+        exec(source, namespace)  # our own generated code
+        (function,) = (v for k, v in namespace.items() if k != "np" and not k.startswith("__"))
+        self.function = functools.partial(function, k=constants)
+        self.array_args, self.template = array_args, template
+        self.modules = modules  # (module, its training flag when traced)
+        self.leaves = leaves    # (registry dict, name, tensor, its array when traced)
+
+    def state_holds(self) -> bool:
+        """The guards on state: the modules' ``training`` flags, and the same parameter and
+        buffer objects holding the same arrays."""
+        for module, training in self.modules:
+            if module.training is not training:
+                return False
+        for registry, name, tensor, array in self.leaves:
+            if registry.get(name) is not tensor or tensor.data is not array:
+                return False
+        return True
+
+    def run(self, args):
+        arrays = [a.data if isinstance(a, Tensor) else a for i, a in enumerate(args)
+                  if i in self.array_args]
+        return _rebuild(self.template, iter(self.function(*arrays)))
+
+
+def _rebuild(template, values):
+    """The traced function's result, its Tensors made from the replay's arrays."""
+    if template is _TENSOR:
+        return Tensor._make(next(values), None)
+    if isinstance(template, (tuple, list)):
+        return type(template)(_rebuild(t, values) for t in template)
+    if isinstance(template, dict):
+        return {k: _rebuild(t, values) for k, t in template.items()}
+    return template
+
+
+_TENSOR = object()  # marks a Tensor's place in a result template
+
+
+# ---- tracing ----------------------------------------------------------------------------------
+
+
+def _trace(fn, args):
+    """Run ``fn(*args)`` eagerly with the recorder installed; its result and the program."""
+    names = _argument_names(fn, len(args))
+    tracer = _Tracer()
+    array_args = []
+    for i, (name, a) in enumerate(zip(names, args)):
+        array = a.data if isinstance(a, Tensor) else a
+        if isinstance(array, np.ndarray):
+            tracer.name_input(array, name)
+            array_args.append(i)
+    with tracer.installed():
+        result = fn(*args)
+    outputs = []
+    template = _template(result, outputs, tracer)
+    source, constants = tracer.source(fn.__name__, [names[i] for i in array_args], outputs)
+    program = _Program(source, constants, set(array_args), template,
+                       [(m, m.training) for m in tracer.modules.values()], tracer.leaves())
+    return result, program
+
+
+def _argument_names(fn, count):
+    """Names for the inputs: the function's own parameter names where it has them."""
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) and params[i].isidentifier() else f"arg{i}"
+            for i in range(count)]
+
+
+def _template(value, outputs, tracer):
+    """The result's shape with each Tensor replaced by a marker, its array's name appended to
+    ``outputs``; a Python number or array result would be frozen, so it is refused."""
+    if isinstance(value, Tensor):
+        outputs.append(tracer.ref(value.data))
+        return _TENSOR
+    if isinstance(value, (tuple, list)):
+        return type(value)(_template(v, outputs, tracer) for v in value)
+    if isinstance(value, dict):
+        return {k: _template(v, outputs, tracer) for k, v in value.items()}
+    if value is None or isinstance(value, str):
+        return value
+    raise CompileError(f"compile: the traced function returned a {type(value).__name__}; a "
+                       "replay could only return the value it had when traced. Return Tensors "
+                       "(e.g. the loss, not loss.item()) and read them after the call")
+
+
+class _Tracer:
+    """Records the arrays a traced call makes, as lines of the program."""
+
+    def __init__(self):
+        self.lines = []       # the program's body
+        self.names = {}       # id(array) -> its name in the program
+        self.arrays = []      # every named array, kept alive so that ids stay unique
+        self.inputs = []      # the input arrays
+        self.constants = {}   # name -> object the program reads (functions, live objects)
+        self.constant_names = {}  # id(object) -> name
+        self.pending = {}     # gradient destination (Node or leaf) -> arrays sent to it, in order
+        self.depth = 0        # > 0 inside a recorded call: what it calls is part of it
+        self.modules = {}     # id -> module called
+        self.counter = 0
+
+    # -- names and references
+
+    def name_input(self, array, name):
+        self.names[id(array)] = name
+        self.arrays.append(array)
+        self.inputs.append(array)
+
+    def fresh(self, hint):
+        self.counter += 1
+        return f"{_identifier(hint)}_{self.counter}"
+
+    def constant(self, value, hint):
+        """The program's name for a non-array object it reads (``k.<name>``)."""
+        known = self.constant_names.get(id(value))
+        if known is None:
+            known = _identifier(hint)
+            while known in self.constants:
+                known = self.fresh(hint)
+            self.constants[known] = value
+            self.constant_names[id(value)] = known
+        return f"k.{known}"
+
+    def ref(self, value):
+        """How the program refers to an argument value."""
+        name = self.names.get(id(value))
+        if name is not None:
+            return name
+        if isinstance(value, np.ndarray):
+            if id(value) not in self.constant_names:
+                self._refuse_made_outside(value)
+            return self.constant(value, self._array_hint(value))
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return repr(value)
+        if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int, float, str))
+                                            for v in value):
+            return repr(value)
+        if isinstance(value, np.dtype):
+            return f"np.dtype({str(value)!r})"
+        if isinstance(value, Tensor):
+            return self.constant(value, self._leaf_name(lambda t: t is value) + "_tensor")
+        return self.constant(value, getattr(value, "__name__", type(value).__name__.lower()))
+
+    def _array_hint(self, array):
+        return self._leaf_name(lambda t: t.data is array)
+
+    def _leaf_name(self, matches):
+        """The qualified name of a parameter or buffer of a module called, found by ``matches``
+        (``constant`` if none)."""
+        for module in self.modules.values():
+            for name, t in [*module.named_parameters(), *module.named_buffers()]:
+                if t is not None and matches(t):
+                    return name
+        return "constant"
+
+    def _refuse_made_outside(self, array):
+        """An array no recorded call made is read as a constant (a parameter, a buffer). One
+        that views a recorded array, or equals an input, was made from them by code outside the
+        ops: its replay would keep the first call's values."""
+        if array.base is not None and any(np.may_share_memory(array, a) for a in self.arrays):
+            raise CompileError(
+                f"compile: an array viewing one the step computed was taken outside the ops (at "
+                f"{_user_line()}), e.g. by indexing a tensor's .data; its replay would keep the "
+                "first call's values. Index the tensor itself")
+        for inp in self.inputs:
+            if (inp.shape == array.shape and inp.dtype.kind == array.dtype.kind and inp.size > 1
+                    and not np.all(inp == inp.flat[0]) and np.array_equal(inp, array)):
+                raise CompileError(
+                    f"compile: an input was converted inside the traced function (at "
+                    f"{_user_line()}); its replay would keep the values of the first call. "
+                    "Convert inputs before calling it (pass ag.tensor(x), not x to be "
+                    "converted inside)")
+
+    def emit(self, fn, hint, args, kwargs, out, comment=""):
+        """Add ``out = fn(*args, **kwargs)`` to the program (``out`` None: a call only)."""
+        call = ", ".join([*(self.ref(a) for a in args),
+                          *(f"{k}={self.ref(v)}" for k, v in kwargs.items())])
+        line = f"{self.constant(fn, hint)}({call})"
+        if out is not None:
+            name = self.fresh(hint)
+            self.names[id(out)] = name
+            self.arrays.append(out)
+            line = f"{name} = {line}"
+        self.lines.append(line + (f"  # {comment}" if comment else ""))
+
+    # -- gradients sent to one node, summed as the engine sums them
+
+    def send(self, dest, g):
+        self.pending.setdefault(dest, []).append(g)
+
+    def receive(self, dest, g):
+        """Name ``g``, the sum the engine made of the gradients sent to ``dest`` (a root's seed
+        when none were)."""
+        sent = self.pending.pop(dest, [])
+        if not sent or (len(sent) == 1 and sent[0] is g):
+            return
+        total = sent[0]
+        for part in sent[1:]:
+            new = _add_gradients(total, part)
+            self.emit(_add_gradients, "add_gradients", (total, part), {}, new)
+            total = new
+        if not np.array_equal(total, g, equal_nan=True) or total.dtype != g.dtype:
+            raise CompileError("compile: a gradient reaching a node is not the sum of those "
+                               "sent to it (a root that is also used elsewhere?)")
+        self.names[id(g)] = self.names[id(total)]
+        self.arrays.append(g)
+
+    # -- the patches
+
+    def installed(self):
+        return _Patches(self)
+
+    def leaves(self):
+        """(registry, name, tensor, array) of every parameter and buffer of the modules called,
+        for the identity guards."""
+        found = []
+        for module in self.modules.values():
+            for registry in (module._parameters, module._buffers):
+                for name, t in registry.items():
+                    if t is not None:
+                        found.append((registry, name, t, t.data))
+        return found
+
+    def source(self, name, inputs, outputs):
+        """The program as Python source, and the namespace of what it reads."""
+        head = f"def {_identifier(name)}({', '.join(inputs)}{', ' if inputs else ''}*, k):"
+        body = [*self.lines, f"return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})"]
+        text = "\n".join([head, *("    " + line for line in body)]) + "\n"
+        return text, types.SimpleNamespace(**self.constants)
+
+
+def _add_gradients(a, b):
+    """Two gradients sent to one node, summed as the engine sums them."""
+    total = a + b
+    return total if type(total) is np.ndarray else np.asarray(total)
+
+
+def _identifier(text):
+    """``text`` as a Python name: other characters become ``_``; a keyword gets one appended."""
+    name = "".join(c if c.isalnum() else "_" for c in str(text)).strip("_") or "value"
+    name = f"_{name}" if name[0].isdigit() else name
+    return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def _user_line():
+    """file:line of the user's code that is running (the innermost frame outside the package)."""
+    frame = engine.user_frame(sys._getframe(1))
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+
+# ---- the recorder's patches -------------------------------------------------------------------
+
+
+class _Patches:
+    """While tracing: each op's forward and the engine's backward steps record themselves, the
+    stateful calls record a call of themselves, and what a replay cannot reproduce raises."""
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+        self.saved = []
+
+    def set(self, owner, name, value):
+        self.saved.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
+                           else getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def __enter__(self):
+        t = self.tracer
+        for op in REGISTRY.values():
+            self.set(op, "forward", _recording_forward(t, op, op.forward))
+        self.set(engine.Node, "vjp", _recording_vjp(t))
+        self.set(engine, "_accumulate", _recording_accumulate(t, engine._accumulate))
+        self.set(engine, "roots_and_seeds", _recording_seeds(t, engine.roots_and_seeds))
+        self.set(engine, "run_backward", _no_capture(engine.run_backward))
+        self.set(Module, "__call__", _noting_module(t, Module.__call__))
+        self.set(_BatchNorm, "forward", _no_running_stats(_BatchNorm.forward))
+        self.set(F, "_dropout_mask", _recording_call(t, F._dropout_mask, "dropout_mask"))
+        self.set(creation, "random_generator", _no_random(t, creation.random_generator))
+        for owner, method in [(Optimizer, "zero_grad"), (Optimizer, "step"),
+                              *((cls, "step") for cls in vars(lr_scheduler).values()
+                                if isinstance(cls, type) and "step" in vars(cls))]:
+            self.set(owner, method, _recording_call(t, vars(owner)[method],
+                                                    f"{owner.__name__}_{method}"))
+        for method, what in _VALUE_READS.items():
+            self.set(Tensor, method, _refusing(vars(Tensor)[method], what))
+        self.set(Tensor, "_inplace", _refusing_inplace(Tensor._inplace))
+        self.set(Tensor, "grad", _recording_grad_reset(t, vars(Tensor)["grad"]))
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, value in reversed(self.saved):
+            setattr(owner, name, value)
+
+
+_VALUE_READS = {"item": "t.item()", "tolist": "t.tolist()", "numpy": "t.numpy()",
+                "__bool__": "bool(t) (an if or while on a tensor)", "__float__": "float(t)",
+                "__int__": "int(t)", "__index__": "a tensor used as an index",
+                "__array__": "np.asarray(t) / np.array(t)", "__repr__": "printing a tensor"}
+
+
+def _recording_forward(tracer, op, forward):
+    def recorded(*arrays, **params):
+        out = forward(*arrays, **params)
+        if tracer.depth:
+            return out
+        if type(out) is not np.ndarray:  # the op makes an array of it: record the same
+            scalar = out
+            out = np.asarray(out)
+            tracer.emit(forward, op.name, arrays, params, scalar)
+            tracer.emit(np.asarray, "asarray", (scalar,), {}, out)
+        else:
+            tracer.emit(forward, op.name, arrays, params, out, _user_line())
+        return out
+    return recorded
+
+
+def _recording_vjp(tracer):
+    def vjp(node, g, create_graph):
+        """Node.vjp for a plain backward, each step recorded (the engine's code, mirrored)."""
+        if create_graph:
+            raise CompileError(f"compile: backward(create_graph=True) is not supported (at "
+                               f"{_user_line()})")
+        if node.hooks:
+            raise CompileError(f"compile: a hook on the '{node.name}' node's tensor is not "
+                               "supported; register it outside the compiled function's graph")
+        tracer.receive(node, g)
+        op, args, out, params = node.op, node.args, node.out, node.params or {}
+        result = []
+        for i, dest in enumerate(node.inputs):
+            if dest is None:
+                continue
+            rule = op.vjps[0 if op.variadic else i]
+            kwargs = {**params, "argnum": i} if op.variadic else params
+            tracer.depth += 1
+            try:
+                gi = rule(g, out, *args, **kwargs)
+            finally:
+                tracer.depth -= 1
+            formula = op.derivative[i] if isinstance(op.derivative, tuple) else op.derivative
+            wrt = op.input_names[min(i, len(op.input_names) - 1)]
+            tracer.emit(rule, f"{op.name}_grad_{wrt}", (g, out, *args), kwargs, gi,
+                        f"d {op.name} / d {wrt}" + (f" = {formula}" if formula else ""))
+            if type(gi) is not np.ndarray:
+                scalar, gi = gi, np.asarray(gi)
+                tracer.emit(np.asarray, "asarray", (scalar,), {}, gi)
+            saved = args[i]
+            if gi.dtype is not saved.dtype or gi.shape != saved.shape:
+                fitted = engine.fit_gradient(gi, saved.shape, saved.dtype, node.name, i)
+                tracer.emit(engine.fit_gradient, "fit_gradient",
+                            (gi, saved.shape, saved.dtype, node.name, i), {}, fitted)
+                gi = fitted
+            tracer.send(dest, gi)
+            result.append((dest, gi))
+        return result
+    return vjp
+
+
+def _recording_accumulate(tracer, accumulate):
+    def recorded(leaf, g, create_graph, fresh=False):
+        if getattr(leaf, "_hooks", None):
+            raise CompileError("compile: a hook on a leaf tensor is not supported")
+        tracer.receive(leaf, g)
+        accumulate(leaf, g, create_graph, fresh)
+        tracer.emit(accumulate, "accumulate_grad", (leaf, g, create_graph, fresh), {}, None)
+    return recorded
+
+
+def _recording_seeds(tracer, roots_and_seeds):
+    def recorded(outputs, grads, create_graph, caller):
+        roots, seeds = roots_and_seeds(outputs, grads, create_graph, caller)
+        for s in seeds:
+            if isinstance(s, np.ndarray) and id(s) not in tracer.names:
+                tracer.emit(np.ones, "ones", (s.shape, s.dtype), {}, s, "the seed: d loss/d loss")
+        return roots, seeds
+    return recorded
+
+
+def _clear_grad(tensor):
+    """``tensor.grad = None``, as a call a program can make."""
+    tensor.grad = None
+
+
+def _recording_grad_reset(tracer, grad):
+    """The ``grad`` property, its resets to None recorded (``model.zero_grad()``); any other
+    value assigned would be the first call's."""
+    def assign(tensor, value):
+        if not tracer.depth:
+            if value is not None:
+                raise CompileError(f"compile: assigning a gradient (at {_user_line()}) is not "
+                                   "supported in a compiled function; only resetting it to None")
+            tracer.emit(_clear_grad, "clear_grad", (tensor,), {}, None)
+        grad.fset(tensor, value)
+    return property(grad.fget, assign, doc=grad.__doc__)
+
+
+def _recording_call(tracer, fn, hint):
+    """A call that changes state outside the graph (an optimizer step, a random draw),
+    recorded as a call of the same function, so the replay makes it again."""
+    @functools.wraps(fn)
+    def recorded(*args, **kwargs):
+        if tracer.depth:
+            return fn(*args, **kwargs)
+        tracer.depth += 1
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            tracer.depth -= 1
+        if isinstance(result, np.ndarray):
+            tracer.emit(fn, hint, args, kwargs, result)
+        else:
+            tracer.emit(fn, hint, args, kwargs, None)
+        return result
+    return recorded
+
+
+def _noting_module(tracer, call):
+    def noted(module, *args, **kwargs):
+        tracer.modules.setdefault(id(module), module)
+        return call(module, *args, **kwargs)
+    return noted
+
+
+def _no_capture(run_backward):
+    def checked(roots, seeds, *, capture=None, **kwargs):
+        if capture is not None:
+            raise CompileError(f"compile: ag.grad / autograd.grad is not supported (at "
+                               f"{_user_line()}); use loss.backward()")
+        return run_backward(roots, seeds, **kwargs)
+    return checked
+
+
+def _no_running_stats(forward):
+    def checked(module, x):
+        if module.training and module.track_running_stats:
+            raise CompileError(f"compile: {type(module).__name__} in training mode updates its "
+                               "running statistics outside the graph, which a replay does not "
+                               "yet reproduce; run this step eagerly")
+        return forward(module, x)
+    return checked
+
+
+def _no_random(tracer, random_generator):
+    def checked(seed, name, *, seeds=True):
+        if not tracer.depth:
+            raise CompileError(f"compile: {name} draws random numbers inside the traced "
+                               f"function (at {_user_line()}); the replay would reuse the "
+                               "first call's. Draw them outside and pass them in")
+        return random_generator(seed, name, seeds=seeds)
+    return checked
+
+
+def _refusing(method, what):
+    @functools.wraps(method)
+    def refused(self, *args, **kwargs):
+        raise CompileError(f"compile: {what} at {_user_line()} reads a tensor's value into "
+                           "Python while tracing; the replay would keep the value of the first "
+                           "call. Return the tensor and read it after the call")
+    return refused
+
+
+def _refusing_inplace(method):
+    @functools.wraps(method)
+    def refused(self, name, *args, **kwargs):
+        raise CompileError(f"compile: the in-place op {name} at {_user_line()} is not "
+                           "supported in a compiled function; use the out-of-place op")
+    return refused

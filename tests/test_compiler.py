@@ -1,0 +1,248 @@
+"""ag.compile: a training step traced once and replayed gives bit for bit what eager gives
+(losses, parameters, gradients, optimizer state, dropout masks); changed inputs or state trace
+again; what a replay could not reproduce is refused while tracing, naming the line."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import nn, optim
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _mlp(dtype):
+    return nn.Sequential(nn.Linear(4, 8, dtype=dtype), nn.ReLU(), nn.Dropout(0.3),
+                         nn.Linear(8, 3, dtype=dtype))
+
+
+def _cnn(dtype):
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(8, 3, dtype=dtype))
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, dtype, fused):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5, batch_first=True, dtype=dtype, fused=fused)
+        self.head = nn.Linear(5, 3, dtype=dtype)
+
+    def forward(self, x):
+        output, _ = self.lstm(x)
+        return self.head(output[:, -1])
+
+
+MODELS = {"mlp": (_mlp, (6, 4)), "cnn": (_cnn, (6, 1, 4, 4)),
+          "lstm": (lambda dtype: _Recurrent(dtype, False), (6, 3, 4)),
+          "fused lstm": (lambda dtype: _Recurrent(dtype, True), (6, 3, 4))}
+OPTIMIZERS = {"sgd": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+              "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.01),
+              "rmsprop": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5),
+              "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1)}
+
+
+def _setup(model_name, optimizer_name, dtype):
+    """A model, its optimizer and a training step, from seed 0."""
+    ag.manual_seed(0)
+    make, _ = MODELS[model_name]
+    model = make(dtype)
+    opt = OPTIMIZERS[optimizer_name](model.parameters())
+
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, opt, train_step
+
+
+def _batches(model_name, dtype, count=4):
+    rng = np.random.default_rng(1)
+    shape = MODELS[model_name][1]
+    return [(ag.tensor(rng.standard_normal(shape).astype(dtype)),
+             ag.tensor(rng.integers(0, 3, shape[0]))) for _ in range(count)]
+
+
+def _state(model, opt):
+    arrays = [p.data.copy() for p in model.parameters()]
+    arrays += [p.grad.data.copy() for p in model.parameters()]
+    arrays += [np.array(v) for s in opt.state.values() for v in s.values()]
+    return arrays
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("model_name", sorted(MODELS))
+def test_compiled_steps_equal_eager_steps_bit_for_bit(model_name, optimizer_name, dtype):
+    eager_model, eager_opt, eager_step = _setup(model_name, optimizer_name, dtype)
+    eager = [eager_step(x, y).item() for x, y in _batches(model_name, dtype)]
+    model, opt, train_step = _setup(model_name, optimizer_name, dtype)
+    step = ag.compile(train_step)
+    compiled = [step(x, y).item() for x, y in _batches(model_name, dtype)]
+    assert compiled == eager  # dropout draws the same masks: the same generator, in order
+    for want, got in zip(_state(eager_model, eager_opt), _state(model, opt), strict=True):
+        assert want.dtype == got.dtype and np.array_equal(want, got)
+    assert step.programs == 1
+
+
+def test_the_source_is_the_step_unrolled_with_each_derivative_as_a_comment():
+    model, opt, train_step = _setup("mlp", "sgd", np.float64)
+    step = ag.compile(train_step)
+    x, y = _batches("mlp", np.float64, 1)[0]
+    step(x, y)
+    source = step.source
+    assert source.startswith("def train_step(x, y, *, k):\n")
+    lines = source.splitlines()
+    assert lines[1] == "    k.Optimizer_zero_grad(k.sgd)"
+    assert any(line.startswith("    linear_1 = k.linear(x, k._0_weight, k._0_bias)  # ")
+               for line in lines)
+    assert any("# d relu / d x = 1 if x > 0 else 0" in line for line in lines)
+    assert "k.dropout_mask(" in source  # the random draw is a call, made again each replay
+    assert "k.accumulate_grad(" in source and lines[-1].startswith("    return (")
+
+
+def test_new_shapes_or_module_modes_trace_again_and_a_learning_rate_change_does_not():
+    model, opt, train_step = _setup("mlp", "sgd", np.float64)
+    step = ag.compile(train_step)
+    (x, y), (x2, y2) = _batches("mlp", np.float64, 2)
+    step(x, y)
+    step(x[:3], y[:3])        # another batch size
+    assert step.programs == 2
+    model.eval()              # dropout off: another program
+    step(x, y)
+    assert step.programs == 3
+    model.train()
+    opt.param_groups[0]["lr"] = 0.0  # read when the update runs: no new trace, and it counts
+    before = [p.data.copy() for p in model.parameters()]
+    step(x2, y2)
+    assert step.programs == 3
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
+
+
+def test_a_replaced_parameter_traces_again():
+    model, opt, train_step = _setup("mlp", "sgd", np.float64)
+    step = ag.compile(train_step)
+    x, y = _batches("mlp", np.float64, 1)[0]
+    step(x, y)
+    model[0].weight = nn.Parameter(np.zeros((8, 4)))
+    opt.param_groups[0]["params"][0] = model[0].weight
+    step(x, y)
+    assert step.programs == 2 and model[0].weight.grad is not None
+
+
+def test_after_the_cache_limit_it_warns_once_and_runs_eagerly():
+    model, opt, train_step = _setup("mlp", "sgd", np.float64)
+    step = ag.compile(train_step, cache_limit=2)
+    x, y = _batches("mlp", np.float64, 1)[0]
+    step(x[:1], y[:1])
+    step(x[:2], y[:2])
+    with pytest.warns(RuntimeWarning, match="needed more than 2 programs"):
+        step(x[:3], y[:3])
+    assert step.programs == 2
+    assert step(x[:4], y[:4]).grad_fn is not None  # eager from now on
+
+
+UNSAFE = {
+    "item": (lambda loss: loss.item(), r"t\.item\(\) at test_compiler\.py:\d+"),
+    "float": (lambda loss: float(loss), r"float\(t\) at"),
+    "branch": (lambda loss: 1 if loss > 0 else 0, r"bool\(t\) \(an if or while"),
+    "numpy": (lambda loss: loss.numpy(), r"t\.numpy\(\) at"),
+    "asarray": (lambda loss: np.asarray(loss), r"np\.asarray\(t\)"),
+    "print": (lambda loss: repr(loss), "printing a tensor"),
+    "in place": (lambda loss: loss.add_(1.0), "the in-place op add_ at"),
+    "randn": (lambda loss: ag.randn(3), "randn draws random numbers inside the traced"),
+    "grad": (lambda loss: ag.grad(loss, [loss]), "ag.grad / autograd.grad is not supported"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(UNSAFE))
+def test_what_a_replay_cannot_reproduce_is_refused_while_tracing(what):
+    read, message = UNSAFE[what]
+    model = nn.Linear(4, 1, dtype=np.float64)
+
+    def step(x):
+        loss = model(x).sum()
+        read(loss)
+        return loss
+
+    with pytest.raises(ag.CompileError, match=message):
+        ag.compile(step)(ag.tensor(np.arange(8.0).reshape(2, 4)))
+
+
+def test_a_python_number_result_or_an_input_converted_inside_is_refused():
+    model = nn.Linear(4, 1, dtype=np.float64)
+    x = np.arange(8.0).reshape(2, 4)
+    with pytest.raises(ag.CompileError, match="returned a float"):
+        ag.compile(lambda x: 2.0)(x)
+    with pytest.raises(ag.CompileError, match="an input was converted inside"):
+        ag.compile(lambda x: model(ag.tensor(x)).sum())(x)
+
+
+def test_hooks_create_graph_and_running_statistics_are_refused():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    w.register_hook(lambda g: g)
+    with pytest.raises(ag.CompileError, match="a hook on a leaf tensor"):
+        ag.compile(lambda x: (w * x).sum().backward())(np.ones(2))
+    v = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ag.CompileError, match="create_graph=True"):
+        ag.compile(lambda x: (v * x).sum().backward(create_graph=True))(np.ones(2))
+    bn = nn.BatchNorm1d(2, dtype=np.float64)
+    with pytest.raises(ag.CompileError, match="BatchNorm1d in training mode"):
+        ag.compile(lambda x: bn(x))(np.ones((3, 2)))
+    assert ag.compile(lambda x: bn.eval()(x))(np.ones((3, 2))).shape == (3, 2)
+
+
+def test_the_recorder_is_removed_after_tracing_even_when_it_fails():
+    model = nn.Linear(2, 1)
+    with pytest.raises(ag.CompileError):
+        ag.compile(lambda x: model(x).sum().item())(np.ones((1, 2), np.float32))
+    assert model(ag.ones(1, 2)).sum().item() == pytest.approx(model(ag.ones(1, 2)).sum().item())
+    assert ag.Tensor.item.__qualname__ == "Tensor.item"
+
+
+def test_the_readme_shows_the_source_its_example_prints(capsys):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Compile a training step"):]
+    code = section.split("```python\n")[1].split("```")[0]
+    shown = section.split("```text\n")[1].split("```")[0]
+    exec(compile(code, "README.md", "exec"), {"ag": ag, "np": np, "nn": nn, "optim": optim})
+    assert capsys.readouterr().out.rstrip("\n") == shown.rstrip("\n")
+
+
+def test_compile_refuses_what_it_cannot_take():
+    with pytest.raises(TypeError, match="compile: expected a function, got int"):
+        ag.compile(3)
+    with pytest.raises(TypeError, match="compile: arguments must be Tensors, numpy arrays or "
+                                        "Python scalars, got list"):
+        ag.compile(lambda x: x)([1.0])
+    with pytest.raises(RuntimeError, match="has not been called yet"):
+        _ = ag.compile(lambda x: x).source
+    assert ag.compile(cache_limit=3)(lambda x: x).cache_limit == 3  # as a decorator factory
+
+
+def test_model_zero_grad_inside_is_replayed_and_a_gradient_assigned_is_refused():
+    model, opt, _ = _setup("mlp", "sgd", np.float64)
+    model.eval()
+
+    def step(x, y):
+        model.zero_grad()  # each parameter's .grad = None, replayed as such
+        nn.functional.cross_entropy(model(x), y).backward()
+        return model[0].weight.grad
+
+    x, y = _batches("mlp", np.float64, 1)[0]
+    compiled = ag.compile(step)
+    first, again = compiled(x, y).data.copy(), compiled(x, y).data
+    assert np.array_equal(first, again)  # not accumulated into the first call's gradient
+    with pytest.raises(ag.CompileError, match="assigning a gradient"):
+        ag.compile(lambda x: setattr(model[0].weight, "grad", ag.zeros(8, 4,
+                                                                       dtype=np.float64)))(x)
+
+
+def test_an_argument_that_requires_grad_is_refused():
+    w = ag.tensor([1.0], requires_grad=True)
+    with pytest.raises(ag.CompileError, match="argument 0 requires grad"):
+        ag.compile(lambda w: (w * 2).sum())(w)
