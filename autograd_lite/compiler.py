@@ -33,8 +33,10 @@ and runs eagerly). What a program cannot see change is refused while tracing, na
 reading a tensor's value into Python (``item()``, ``float(t)``, ``bool(t)``, ``numpy()``,
 ``tolist()``, ``np.asarray(t)``), in-place tensor ops, random numbers drawn inside the step
 (dropout's excepted), inputs converted inside it, BatchNorm's running statistics in training
-mode, ``create_graph``, hooks and ``ag.grad``. Results come back as fresh Tensors without a
-graph; the recording runs in one thread.
+mode, ``create_graph``, hooks and ``ag.grad``. Python code around the ops (a counter, a print)
+runs when tracing only. Results come back as fresh Tensors without a graph; the recording runs
+in one thread. ``compile(fn, check=True)`` runs the first replays beside eager and raises at
+the first line whose value differs.
 """
 
 from __future__ import annotations
@@ -66,22 +68,26 @@ class CompileError(RuntimeError):
     """The traced function did something a replay could not reproduce."""
 
 
-def compile(fn=None, *, cache_limit: int = 8):
+def compile(fn=None, *, check: bool | int = False, cache_limit: int = 8):
     """Trace ``fn`` on its first call and replay the recording on later calls with inputs of
-    the same kinds, shapes and dtypes (see the module docstring). Also ``@ag.compile``."""
+    the same kinds, shapes and dtypes (see the module docstring). Also ``@ag.compile``.
+
+    ``check=True`` (or a number of calls; True is 3) runs each of the first replays side by
+    side with eager, from the same state, and raises at the first array that differs, naming
+    the program's line (the op, and the user's line that called it)."""
     if fn is None:
-        return functools.partial(compile, cache_limit=cache_limit)
+        return functools.partial(compile, check=check, cache_limit=cache_limit)
     if not callable(fn):
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
-    return Compiled(fn, cache_limit)
+    return Compiled(fn, 3 if check is True else int(check), cache_limit)
 
 
 class Compiled:
     """A compiled function: call it as the original. ``source`` is the program the last call
     ran, as Python; ``programs`` how many are cached."""
 
-    def __init__(self, fn, cache_limit):
-        self.fn, self.cache_limit = fn, cache_limit
+    def __init__(self, fn, checks, cache_limit):
+        self.fn, self.checks, self.cache_limit = fn, checks, cache_limit
         self._programs = {}  # guard key -> the programs traced for it, each with its state
         self._last = None
         self._eager = False  # the cache limit was reached
@@ -105,6 +111,9 @@ class Compiled:
         for program in self._programs.get(key, ()):
             if program.state_holds():
                 self._last = program
+                if self.checks:
+                    self.checks -= 1
+                    return _checked_replay(self.fn, program, args)
                 return program.run(args)
         if self.programs >= self.cache_limit:
             warnings.warn(f"compile: {self.fn.__name__} needed more than {self.cache_limit} "
@@ -146,11 +155,8 @@ class _Program:
     """A recorded call: the generated function, what it returns, and the state it assumes."""
 
     def __init__(self, source, constants, array_args, template, modules, leaves):
-        self.source = source
-        namespace = {"np": np}
-        exec(source, namespace)  # our own generated code
-        (function,) = (v for k, v in namespace.items() if k != "np" and not k.startswith("__"))
-        self.function = functools.partial(function, k=constants)
+        self.source, self.constants = source, constants
+        self.function = _compiled(source, constants)
         self.array_args, self.template = array_args, template
         self.modules = modules  # (module, its training flag when traced)
         self.leaves = leaves    # (registry dict, name, tensor, its array when traced)
@@ -166,10 +172,120 @@ class _Program:
                 return False
         return True
 
-    def run(self, args):
+    def run(self, args, function=None):
         arrays = [a.data if isinstance(a, Tensor) else a for i, a in enumerate(args)
                   if i in self.array_args]
-        return _rebuild(self.template, iter(self.function(*arrays)))
+        return _rebuild(self.template, iter((function or self.function)(*arrays)))
+
+    def run_keeping_values(self, args):
+        """``run``, and a copy of each line's value as it is made (for ``check``)."""
+        seen, made = [], []  # the values, and the lines that made them
+        lines = self.source.splitlines()
+        kept = [lines[0].replace("*, k):", "*, k, seen):")]
+        for line in lines[1:]:
+            kept.append(line)
+            name, _, _ = line.strip().partition(" = ")
+            if " = " in line and name.isidentifier():
+                kept.append(f"    seen.append(np.array({name}))")
+                made.append(line.strip())
+        function = _compiled("\n".join(kept) + "\n", self.constants)
+        return self.run(args, functools.partial(function, seen=seen)), list(zip(made, seen))
+
+
+def _compiled(source, constants):
+    """The function a program's source defines, bound to its constants."""
+    namespace = {"np": np}
+    exec(source, namespace)  # our own generated code
+    (function,) = (v for k, v in namespace.items() if k != "np" and not k.startswith("__"))
+    return functools.partial(function, k=constants)
+
+
+def _checked_replay(fn, program, args):
+    """Run ``fn`` eagerly (a new trace, its values kept), put the state back as it was, replay
+    ``program`` keeping its values, and compare them line by line, then the state."""
+    state = _State(program)
+    _, _, eager_values = _trace(fn, args, keep_values=True)
+    eager_state = state.read()
+    state.restore()
+    result, replay_values = program.run_keeping_values(args)
+    if len(replay_values) != len(eager_values):
+        raise CompileError(f"compile(check=True): eager now runs {len(eager_values)} lines and "
+                           f"the replay {len(replay_values)}: {fn.__name__} takes another path")
+    for (eager_line, want), (line, got) in zip(eager_values, replay_values):
+        if want.dtype != got.dtype or not np.array_equal(want, got, equal_nan=True):
+            raise CompileError(f"compile(check=True): the replay of {fn.__name__} differs from "
+                               f"eager at\n    {line}\nwhere eager now runs\n    "
+                               f"{eager_line.strip()}")
+    for (what, want), (_, got) in zip(eager_state, state.read()):
+        if not _same(want, got):
+            raise CompileError(f"compile(check=True): after the replay of {fn.__name__}, {what} "
+                               "differs from eager's")
+    return result
+
+
+def _same(a, b):
+    """Equal, bit for bit for arrays, through dicts and lists."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+class _State:
+    """What a step changes outside its result: the parameters and buffers of the modules it
+    called, the ``.grad`` of every tensor it reads, the optimizers' and schedulers' state and
+    the random generators, read as copies and put back in place."""
+
+    def __init__(self, program):
+        k = vars(program.constants).values()
+        self.tensors = {id(t): t for _, _, t, _ in program.leaves}
+        self.tensors.update((id(t), t) for t in k if isinstance(t, Tensor))
+        self.optimizers = [o for o in k if isinstance(o, Optimizer)]
+        self.schedulers = [s for s in k if isinstance(s, lr_scheduler.LRScheduler)]
+        self.generators = [creation.default_generator(),
+                           *(g for g in k if isinstance(g, np.random.Generator))]
+        self.saved = self.read()
+
+    def read(self):
+        found = []
+        for t in self.tensors.values():
+            found.append((f"a tensor of shape {t.shape}", t.data.copy()))
+            found.append((f"the .grad of a tensor of shape {t.shape}",
+                          None if t._grad is None else t._grad.data.copy()))
+        for opt in self.optimizers:
+            found.append((f"{type(opt).__name__}'s state", {
+                id(p): {key: np.array(v) if isinstance(v, np.ndarray) else v
+                        for key, v in s.items()} for p, s in opt.state.items()}))
+            found.append((f"{type(opt).__name__}'s options", [
+                {key: v for key, v in group.items() if key != "params"}
+                for group in opt.param_groups]))
+        for sched in self.schedulers:
+            found.append((f"{type(sched).__name__}'s state", sched.state_dict()))
+        for gen in self.generators:
+            found.append(("a random generator", gen.bit_generator.state))
+        return found
+
+    def restore(self):
+        values = iter(value for _, value in self.saved)
+        for t in self.tensors.values():
+            np.copyto(t.data, next(values))
+            grad = next(values)
+            t._grad = None if grad is None else Tensor._make(grad.copy(), None)
+        for opt in self.optimizers:
+            states, groups = next(values), next(values)
+            for p in list(opt.state):
+                opt.state[p] = {key: np.array(v) if isinstance(v, np.ndarray) else v
+                                for key, v in states[id(p)].items()}
+            for group, options in zip(opt.param_groups, groups):
+                group.update(options)
+        for sched in self.schedulers:
+            sched.load_state_dict(next(values))
+        for gen in self.generators:
+            gen.bit_generator.state = next(values)
 
 
 def _rebuild(template, values):
@@ -189,10 +305,11 @@ _TENSOR = object()  # marks a Tensor's place in a result template
 # ---- tracing ----------------------------------------------------------------------------------
 
 
-def _trace(fn, args):
-    """Run ``fn(*args)`` eagerly with the recorder installed; its result and the program."""
+def _trace(fn, args, keep_values=False):
+    """Run ``fn(*args)`` eagerly with the recorder installed; its result and the program (and,
+    with ``keep_values``, a copy of each line's value, for ``check``)."""
     names = _argument_names(fn, len(args))
-    tracer = _Tracer()
+    tracer = _Tracer(keep_values)
     array_args = []
     for i, (name, a) in enumerate(zip(names, args)):
         array = a.data if isinstance(a, Tensor) else a
@@ -206,7 +323,7 @@ def _trace(fn, args):
     source, constants = tracer.source(fn.__name__, [names[i] for i in array_args], outputs)
     program = _Program(source, constants, set(array_args), template,
                        [(m, m.training) for m in tracer.modules.values()], tracer.leaves())
-    return result, program
+    return (result, program, tracer.values) if keep_values else (result, program)
 
 
 def _argument_names(fn, count):
@@ -240,7 +357,8 @@ def _template(value, outputs, tracer):
 class _Tracer:
     """Records the arrays a traced call makes, as lines of the program."""
 
-    def __init__(self):
+    def __init__(self, keep_values=False):
+        self.values = [] if keep_values else None  # (line, a copy of its value), for check
         self.lines = []       # the program's body
         self.names = {}       # id(array) -> its name in the program
         self.arrays = []      # every named array, kept alive so that ids stay unique
@@ -335,6 +453,8 @@ class _Tracer:
             self.arrays.append(out)
             line = f"{name} = {line}"
         self.lines.append(line + (f"  # {comment}" if comment else ""))
+        if self.values is not None and out is not None:
+            self.values.append((self.lines[-1], np.array(out)))
 
     # -- gradients sent to one node, summed as the engine sums them
 

@@ -246,3 +246,36 @@ def test_an_argument_that_requires_grad_is_refused():
     w = ag.tensor([1.0], requires_grad=True)
     with pytest.raises(ag.CompileError, match="argument 0 requires grad"):
         ag.compile(lambda w: (w * 2).sum())(w)
+
+
+@pytest.mark.parametrize("optimizer_name", ["sgd", "adam"])
+def test_check_runs_eager_beside_the_first_replays_and_keeps_eagers_numbers(optimizer_name):
+    eager_model, eager_opt, eager_step = _setup("mlp", optimizer_name, np.float64)
+    eager = [eager_step(x, y).item() for x, y in _batches("mlp", np.float64)]
+    model, opt, train_step = _setup("mlp", optimizer_name, np.float64)
+    step = ag.compile(train_step, check=2)
+    assert [step(x, y).item() for x, y in _batches("mlp", np.float64)] == eager
+    assert step.checks == 0
+    for want, got in zip(_state(eager_model, eager_opt), _state(model, opt), strict=True):
+        assert np.array_equal(want, got)
+
+
+def test_check_names_the_line_where_the_replay_parts_from_eager():
+    scale = {"value": 2.0}  # a Python value the program baked in, changed behind its back
+    w = ag.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (w * scale["value"] * x).sum()
+        loss.backward()
+        return loss
+
+    compiled = ag.compile(step, check=True)
+    x = np.ones(2)
+    compiled(x)
+    scale["value"] = 3.0
+    with pytest.raises(ag.CompileError, match=r"differs from eager at\n    mul_1 = k\.mul\("
+                                              r"k\.constant, 2\.0\)  # test_compiler\.py:\d+\n"
+                                              r"where eager now runs\n    mul_1 = k\.mul\(k\."
+                                              r"constant, 3\.0\)"):
+        compiled(x)
