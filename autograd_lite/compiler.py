@@ -51,8 +51,9 @@ import warnings
 
 import numpy as np
 
-from . import creation, engine
+from . import anomaly_mode, creation, engine
 from ._tensor import Tensor
+from .errors import with_message
 from .grad_mode import grad_mode
 from .nn import functional as F
 from .nn.layers import _BatchNorm
@@ -105,7 +106,7 @@ class Compiled:
         return sum(len(programs) for programs in self._programs.values())
 
     def __call__(self, *args):
-        if self._eager:
+        if self._eager or anomaly_mode.enabled:  # anomaly mode checks every op: run them
             return self.fn(*args)
         key = _guard_key(args)
         for program in self._programs.get(key, ()):
@@ -126,6 +127,27 @@ class Compiled:
         self._last = program
         return result
 
+    def explain(self) -> str:
+        """What is cached: one paragraph per program, with the guards it was traced under and
+        its size."""
+        if not self._programs:
+            return f"{self.fn.__name__}: not traced yet"
+        parts = [f"{self.fn.__name__}: {self.programs} program(s) of at most {self.cache_limit}"
+                 + (", now running eagerly" if self._eager else "")]
+        for key, programs in self._programs.items():
+            grad, *inputs = key
+            shown = ", ".join(f"{kind} {shape} {dtype}" if kind != "value" else repr(dtype)
+                              for kind, shape, dtype in inputs)
+            for program in programs:
+                lines = program.source.count("\n") - 2
+                modes = ", ".join(f"{type(m).__name__}.training={t}"
+                                  for m, t in program.modules[:4])
+                more = ", ..." if len(program.modules) > 4 else ""
+                parts.append(f"- inputs ({shown}); grad mode {'on' if grad else 'off'}; "
+                             f"{modes}{more}; {len(program.leaves)} parameter/buffer arrays "
+                             f"guarded; {lines} lines")
+        return "\n".join(parts)
+
 
 def _guard_key(args):
     """What a program is specialised to, besides the state it checks itself: grad mode and the
@@ -141,7 +163,7 @@ def _guard_key(args):
         elif isinstance(a, np.ndarray):
             key.append(("array", a.shape, a.dtype))
         elif a is None or isinstance(a, (bool, int, float, str)):
-            key.append(("value", type(a), a))
+            key.append(("value", type(a), a))  # explain() shows the value
         else:
             raise TypeError(f"compile: arguments must be Tensors, numpy arrays or Python "
                             f"scalars, got {type(a).__name__}")
@@ -175,7 +197,25 @@ class _Program:
     def run(self, args, function=None):
         arrays = [a.data if isinstance(a, Tensor) else a for i, a in enumerate(args)
                   if i in self.array_args]
-        return _rebuild(self.template, iter((function or self.function)(*arrays)))
+        try:
+            values = (function or self.function)(*arrays)
+        except Exception as e:
+            raise self._located(e) from None
+        return _rebuild(self.template, iter(values))
+
+    def _located(self, e):
+        """The error, saying which line of the program raised it (the op, and the user's line
+        that called it, in its comment)."""
+        tb = e.__traceback__
+        lineno = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<string>":
+                lineno = tb.tb_lineno
+            tb = tb.tb_next
+        if lineno is None:
+            return e
+        line = self.source.splitlines()[lineno - 1].strip()
+        return with_message(e, f"{e}\n  (in the compiled program, at: {line})")
 
     def run_keeping_values(self, args):
         """``run``, and a copy of each line's value as it is made (for ``check``)."""
@@ -534,6 +574,7 @@ class _Patches:
         self.saved = []
 
     def set(self, owner, name, value):
+        assert all(o is not owner or n != name for o, n, _ in self.saved), (owner, name)
         self.saved.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
                            else getattr(owner, name)))
         setattr(owner, name, value)
@@ -550,9 +591,10 @@ class _Patches:
         self.set(_BatchNorm, "forward", _no_running_stats(_BatchNorm.forward))
         self.set(F, "_dropout_mask", _recording_call(t, F._dropout_mask, "dropout_mask"))
         self.set(creation, "random_generator", _no_random(t, creation.random_generator))
+        schedulers = [cls for cls in vars(lr_scheduler).values() if isinstance(cls, type)
+                      and cls.__module__ == lr_scheduler.__name__ and "step" in vars(cls)]
         for owner, method in [(Optimizer, "zero_grad"), (Optimizer, "step"),
-                              *((cls, "step") for cls in vars(lr_scheduler).values()
-                                if isinstance(cls, type) and "step" in vars(cls))]:
+                              *((cls, "step") for cls in schedulers)]:
             self.set(owner, method, _recording_call(t, vars(owner)[method],
                                                     f"{owner.__name__}_{method}"))
         for method, what in _VALUE_READS.items():

@@ -279,3 +279,62 @@ def test_check_names_the_line_where_the_replay_parts_from_eager():
                                               r"where eager now runs\n    mul_1 = k\.mul\(k\."
                                               r"constant, 3\.0\)"):
         compiled(x)
+
+
+def test_an_error_in_a_replay_names_the_program_line_and_the_users():
+    step = ag.compile(lambda x: ag.exp(ag.tensor([1.0, 2.0], dtype=np.float64) * x))
+    step(np.ones(2))
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match=r"in the compiled "
+                                                  r"program, at: exp_\d+ = k\.exp\(mul_\d+\)  "
+                                                  r"# test_compiler\.py:\d+"):
+        step(np.full(2, 1000.0))
+
+
+def test_explain_lists_each_program_with_its_guards():
+    model, opt, train_step = _setup("mlp", "sgd", np.float64)
+    step = ag.compile(train_step)
+    assert step.explain() == "train_step: not traced yet"
+    (x, y), = _batches("mlp", np.float64, 1)
+    step(x, y)
+    step(x[:2], y[:2])
+    text = step.explain()
+    assert text.startswith("train_step: 2 program(s) of at most 8\n")
+    assert "- inputs (Tensor (6, 4) float64, Tensor (6,) int64); grad mode on; " \
+           "Sequential.training=True, Linear.training=True" in text
+    assert "- inputs (Tensor (2, 4) float64, Tensor (2,) int64)" in text
+
+
+def test_anomaly_mode_runs_the_step_eagerly_so_every_op_is_checked():
+    model, opt, train_step = _setup("mlp", "sgd", np.float64)
+    step = ag.compile(train_step)
+    (x, y), = _batches("mlp", np.float64, 1)
+    step(x, y)
+    with ag.detect_anomaly():
+        assert step(x, y).grad_fn is not None  # eager: the loss has its graph
+    assert step.programs == 1
+
+
+def test_ten_thousand_replays_keep_memory_flat():
+    import tracemalloc
+
+    w = ag.tensor(np.ones(8), requires_grad=True)
+    opt = optim.SGD([w], lr=1e-6)
+
+    def step(x):
+        opt.zero_grad()
+        loss = (ag.tanh(w * x) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = ag.compile(step)
+    x = np.linspace(0, 1, 8)
+    for _ in range(100):
+        compiled(x)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(10_000):
+        compiled(x)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 64 * 1024, grown
