@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import inspect
 import keyword
+import math
 import os
 import sys
 import types
@@ -441,6 +442,8 @@ class _Tracer:
             if id(value) not in self.constant_names:
                 self._refuse_made_outside(value)
             return self.constant(value, self._array_hint(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"float({str(value)!r})"  # repr gives nan or inf, which are not names here
         if value is None or isinstance(value, (bool, int, float, str)):
             return repr(value)
         if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int, float, str))

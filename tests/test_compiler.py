@@ -338,3 +338,10 @@ def test_ten_thousand_replays_keep_memory_flat():
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown < 64 * 1024, grown
+
+
+def test_infinite_and_nan_constants_are_written_as_floats():
+    step = ag.compile(lambda x: ag.clip(x, -np.inf, np.inf) + np.nan)
+    step(np.ones(2))
+    assert "min=float('-inf'), max=float('inf')" in step.source
+    assert np.isnan(step(np.ones(2)).data).all()
