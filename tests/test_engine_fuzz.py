@@ -688,6 +688,42 @@ class RandomGraphs(RuleBasedStateMachine):
             self.expected_grad[i] = self.expected_grad.get(i, 0) + numeric[i]
         self.assert_grads_as_expected("after backward()")
 
+    @precondition(lambda self: any(s.requires_grad for s in self.steps))
+    @rule()
+    def a_compiled_replay_of_the_graph_equals_eager(self):
+        """ag.compile of the whole graph so far, a weighted loss and its backward: the replay
+        gives eager's values and leaf gradients bit for bit."""
+        leaves = {i: ag.Tensor(s.value.copy(), requires_grad=True)
+                  for i, s in enumerate(self.steps) if s.is_grad_leaf}
+        weights = {i: s.weight for i, s in enumerate(self.steps) if s.requires_grad}
+
+        def program():
+            for t in leaves.values():
+                t.grad = None
+            tensors = []
+            for i, s in enumerate(self.steps):
+                if i in leaves:
+                    tensors.append(leaves[i])
+                elif s.op is None:  # a leaf that needs no grad, or a detached copy
+                    tensors.append(ag.Tensor(s.value))
+                else:
+                    args = [tensors[a] if isinstance(a, int) else a for a in s.args]
+                    with ag.set_grad_enabled(not s.constant):
+                        tensors.append(s.op(*args, **s.params))
+            sum((tensors[i] * w).sum() for i, w in weights.items()).backward()
+            return [tensors[i] for i in weights]
+
+        eager = [t.data.copy() for t in program()]
+        eager_grads = {i: t.grad.data.copy() for i, t in leaves.items() if t.grad is not None}
+        compiled = ag.compile(program)
+        compiled()  # traces
+        replayed = compiled()
+        for want, got in zip(eager, replayed, strict=True):
+            assert want.dtype == got.dtype and np.array_equal(want, got.data, equal_nan=True)
+        assert {i for i, t in leaves.items() if t.grad is not None} == set(eager_grads)
+        for i, want in eager_grads.items():
+            assert np.array_equal(leaves[i].grad.data, want), f"compiled .grad of leaf {i}"
+
     @invariant()
     def gradient_of_all_tensors_matches_finite_differences_along_a_direction(self):
         """A cheap whole-graph check after every step: the derivative of a weighted sum of every
