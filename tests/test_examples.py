@@ -26,7 +26,7 @@ def run_example(name, out, *extra):
     """Run ``examples/<name>.py --quick --out <out> [extra]`` headless; return its stdout."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / f"{name}.py"), "--quick", "--out", str(out),
-         *extra], capture_output=True, text=True, timeout=180, cwd=out,
+         *extra], capture_output=True, text=True, timeout=600, cwd=out,
         env={**os.environ, "MPLBACKEND": "Agg"})
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
