@@ -25,7 +25,8 @@ import numpy as np
 # The floor first, then ours, then the peers a user would pick instead (the `bench` extra).
 FRAMEWORKS = ["numpy", "autograd_lite", "torch", "autograd", "mygrad", "micrograd"]
 PEERS = ["torch", "autograd", "mygrad", "micrograd"]
-LABELS = {"numpy": "numpy floor", "autograd": "HIPS autograd"}
+LABELS = {"numpy": "numpy floor", "autograd": "HIPS autograd",
+          "autograd_lite_compiled": "autograd_lite, compiled"}
 # environment variables that decide how many threads the BLAS libraries use, and which kernel
 THREAD_VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
 BLAS_VARS = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]

@@ -1,6 +1,7 @@
-"""The benchmark suite (issues 7 and 13): workloads W1-W8 on autograd_lite, on a hand-written numpy
-implementation of the same math (forward plus manual backward: the floor), and on the peers a
-user would pick instead, when installed (`.venv/bin/pip install -e '.[bench]'`).
+"""The benchmark suite (issues 7, 13 and 14): workloads W1-W8 on autograd_lite, on a
+hand-written numpy implementation of the same math (forward plus manual backward: the floor),
+and on the peers a user would pick instead, when installed (`.venv/bin/pip install -e
+'.[bench]'`).
 
     .venv/bin/python benchmarks/run.py --out benchmarks/RESULTS.md    # everything, a few min
     .venv/bin/python benchmarks/run.py --quick                         # smoke run, seconds
@@ -13,6 +14,8 @@ How it measures, and why:
 - Every workload checks the framework's gradients against the floor's before timing it.
 - W4 (deep chains), W5 (memory) and the memory of W7/W8's steps get a fresh process per run,
   so a peak resident memory belongs to that framework alone.
+- autograd_lite also runs W1-W4 and W8 with the step compiled by ``ag.compile`` (issue 14):
+  rows named "..., compiled", in the same process as ours, timed on replays.
 Nothing is pinned: thread counts and BLAS settings are recorded as found (see the header of the
 results), since numpy's BLAS kernel can be chosen by the environment (OPENBLAS_CORETYPE).
 """
@@ -143,7 +146,10 @@ def main() -> int:
                if n <= args.max_ops and "W4" in workloads]
     failed = set()
     for n in lengths:
-        for fw in ["numpy"] + frameworks:
+        # ours compiled too, up to 10^5 ops (tracing 10^6 would take minutes and gigabytes)
+        compiled = ["autograd_lite_compiled"] if "autograd_lite" in frameworks and n <= 10**5 \
+            else []
+        for fw in ["numpy"] + frameworks + compiled:
             if fw in failed:
                 continue
             repeats = 1 if args.quick or n >= 10**6 else 5 if n <= 10**4 else 3
@@ -278,11 +284,20 @@ def markdown(results) -> str:
               "| --- |" + " --- |" * len(frameworks)]
     selected = results.get("workloads", WORKLOADS)
     for title, workload in [("W1 (64,) per op", "W1 (64,)"), ("W1 (1,) per op", "W1 (1,)"),
+                            ("W1 (64,) per op, compiled", "W1 (64,), compiled"),
+                            ("W1 (1,) per op, compiled", "W1 (1,), compiled"),
                             ("W2 MLP step", "W2 MLP step"),
+                            ("W2 MLP step, compiled", "W2 MLP step, compiled"),
                             ("W3 logistic regression", "W3 logistic regression"),
+                            ("W3 logistic regression, compiled",
+                             "W3 logistic regression, compiled"),
                             ("W7 CNN step", "W7 CNN step"), ("W8 LSTM step", "W8 LSTM step"),
-                            ("W8 LSTM step, fused=True", "W8 LSTM step, fused=True")]:
-        if workload.split()[0] not in selected:
+                            ("W8 LSTM step, fused=True", "W8 LSTM step, fused=True"),
+                            ("W8 LSTM step, compiled", "W8 LSTM step, compiled"),
+                            ("W8 LSTM step, fused=True, compiled",
+                             "W8 LSTM step, fused=True, compiled")]:
+        if workload.split()[0] not in selected or (workload.endswith("compiled")
+                                                   and "autograd_lite" not in frameworks):
             continue
         cells = []
         for fw in frameworks:
@@ -293,6 +308,11 @@ def markdown(results) -> str:
     for n in sorted({r["ops"] for r in results["w4"]}):
         cells = [w4_cell(w4_row(results, n, fw)) for fw in frameworks]
         lines.append(f"| W4 {n:,}-op chain | " + " | ".join(cells) + " |")
+        compiled = w4_row(results, n, "autograd_lite_compiled")
+        if compiled is not None:  # ours compiled: its replays, in our column
+            cells = [w4_cell(compiled) if fw == "autograd_lite" else "-" for fw in frameworks]
+            lines.append(f"| W4 {n:,}-op chain, compiled (replays) | " + " | ".join(cells)
+                         + " |")
 
     lines += targets(results, frameworks)
     lines += details(results)
@@ -358,11 +378,11 @@ def versus_torch(results, workload: str):
 
 
 def targets(results, frameworks) -> list[str]:
-    """Issues 7 and 13's targets for autograd_lite, each met or missed; those of the workloads
-    run."""
+    """Issues 7, 13 and 14's targets for autograd_lite, each met or missed; those of the
+    workloads run (issue 14's, on ``ag.compile``, when autograd_lite ran)."""
     peers = [fw for fw in frameworks if fw in PEERS]
     selected = results.get("workloads", WORKLOADS)
-    lines = ["", "## Targets (issues 7 and 13)", "", "| target | autograd_lite | verdict |",
+    lines = ["", "## Targets (issues 7, 13 and 14)", "", "| target | autograd_lite | verdict |",
              "| --- | --- | --- |"]
 
     def verdict(ok):
@@ -416,6 +436,61 @@ def targets(results, frameworks) -> list[str]:
         if fused is not None:
             text += f"; with fused=True: {fused[0]:.2f}x"
         lines.append(f"| {title} | {text} | {verdict(both[0] <= 2.0)} |")
+    if "autograd_lite" in frameworks:
+        lines += compiled_targets(results, selected, verdict, ratio_target)
+    return lines
+
+
+def speedup(results, eager: str, compiled: str):
+    """How many times faster ours runs a workload compiled than eagerly: the two ratios to the
+    floor divided (each measured alongside the floor, in one process), and the medians
+    divided. None if either row is missing or failed its check."""
+    slow, fast = find(results, eager, "autograd_lite"), find(results, compiled, "autograd_lite")
+    if slow is None or fast is None or slow["check"] != "ok" or fast["check"] != "ok":
+        return None
+    return slow["ratio"] / fast["ratio"], slow["median"] / fast["median"]
+
+
+def compiled_targets(results, selected, verdict, ratio_target) -> list[str]:
+    """Issue 14's targets: ours with the step compiled by ``ag.compile``."""
+    lines = []
+    if "W1" in selected:
+        ratio_target("W1 (64,) compiled <= 1.3x", "W1 (64,), compiled", 1.3, False)
+        ratio_target("W1 (1,) compiled <= 1.3x", "W1 (1,), compiled", 1.3, False)
+    if "W2" in selected:
+        ratio_target("W2 compiled <= 1.0x", "W2 MLP step, compiled", 1.0, False)
+    if "W3" in selected:
+        ratio_target("W3 compiled <= 1.0x", "W3 logistic regression, compiled", 1.0, False)
+    if "W8" in selected:
+        title = "W8 compiled >= 3x faster than eager (default path)"
+        both = speedup(results, "W8 LSTM step", "W8 LSTM step, compiled")
+        if both is None:
+            lines.append(f"| {title} | not measured (needs both rows, checked) | **missed** |")
+        else:
+            text = f"{both[0]:.2f}x faster (medians alone: {both[1]:.2f}x)"
+            fused = speedup(results, "W8 LSTM step, fused=True",
+                            "W8 LSTM step, fused=True, compiled")
+            if fused is not None:
+                text += f"; fused=True: {fused[0]:.2f}x faster ({fused[1]:.2f}x)"
+            lines.append(f"| {title} | {text} | {verdict(both[0] >= 3.0)} |")
+    if "W4" in selected:
+        row = w4_row(results, 10**5, "autograd_lite_compiled")
+        if row is None:
+            lines.append("| W4 10^5 compiled: tracing + first replay <= 3x one eager step; "
+                         "replays <= 1.5x the floor | not run (--max-ops or --quick) | - |")
+        elif "error" in row or row.get("check") != "ok":
+            text = row.get("error", row.get("check"))
+            lines.append(f"| W4 10^5 compiled | {text} | **missed** |")
+        else:
+            eager = stats(row["eager"])["median"]
+            first = row["trace_s"] + row["first_replay_s"]
+            lines.append(f"| W4 10^5 compiled: tracing + first replay <= 3x one eager step | "
+                         f"{first / eager:.1f}x ({row['trace_s']:.2f} s + "
+                         f"{row['first_replay_s']:.3f} s against {eager:.2f} s) | "
+                         f"{verdict(first <= 3 * eager)} |")
+            ratio = stats(row["times"])["median"] / stats(row["floor"])["median"]
+            lines.append(f"| W4 10^5 compiled: replays <= 1.5x the floor | {ratio:.2f}x | "
+                         f"{verdict(ratio <= 1.5)} |")
     return lines
 
 
@@ -476,9 +551,24 @@ def details(results) -> list[str]:
             continue
         t = stats(r["times"])
         floor = stats(r["floor"])["median"] if "floor" in r else t["median"]
+        if "trace_s" in r:
+            name = name.replace(label(r["framework"]), label(r["framework"]) + " (replays)")
         lines.append(f"{name} {num(t['median'])} ({num(t['min'])}-{num(t['max'])}) | "
                      f"{t['runs']} | {r['peak_mib']:.0f} | {r['peak_mib'] - r['baseline_mib']:.0f}"
                      f" | {num(floor)} | {t['median'] / floor:.1f}x | {r.get('check', '-')} |")
+    compiled = [r for r in results["w4"] if "trace_s" in r]
+    if compiled:
+        lines += ["", "autograd_lite compiled (`ag.compile`, same process as its replays above): "
+                  "the first call traces (runs the chain eagerly, recording it, and builds the "
+                  "program), the second is the first replay; one eager step of ours (median) "
+                  "measured next in that process. Its peak memory above includes the trace.", "",
+                  "| ops | tracing s | first replay s | tracing + first replay | one eager step "
+                  "s | (tracing + first replay) / eager step |", "| --- | --- | --- | --- | --- "
+                  "| --- |"]
+        for r in compiled:
+            eager, first = stats(r["eager"])["median"], r["trace_s"] + r["first_replay_s"]
+            lines.append(f"| {r['ops']:,} | {num(r['trace_s'])} | {num(r['first_replay_s'])} | "
+                         f"{num(first)} | {num(eager)} | {first / eager:.1f}x |")
 
     return lines + w5_details(results) + diagnostics_details(results)
 
@@ -506,14 +596,16 @@ def step_details(results) -> list[str]:
                       "MiB | baseline RSS MiB |",
                       "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         floors = ", ".join(f"{num(r['floor'])} (with {label(r['framework'])})" for r in rows
-                           if "floor" in r and not r["workload"].endswith("fused=True"))
-        makers = [("numpy", "numpy", None)]
+                           if "floor" in r and r["workload"] == title)
+        makers = [("numpy", "numpy", "", None)]
         for r in rows:
-            fused = r["workload"].endswith("fused=True")
-            makers.append((r["framework"], r["framework"] + ("_fused" if fused else ""), r))
-        for fw, maker, r in makers:
+            variant = r["workload"][len(title):]  # "", ", fused=True", ", compiled", ...
+            maker = r["framework"] + "".join(f"_{v}" for v in ("fused", "compiled")
+                                             if v in variant)
+            makers.append((r["framework"], maker, variant, r))
+        for fw, maker, variant, r in makers:
             m = next((m for m in memory if m["maker"] == maker), None)
-            name = label(fw) + (", fused=True" if maker.endswith("_fused") else "")
+            name = label(fw) + variant
             if m is None:
                 mem = ["-", "-", "-"]
             elif "error" in m:

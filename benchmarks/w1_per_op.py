@@ -6,6 +6,9 @@ The chain functions take the length as an argument: W4 (deep graphs) runs the sa
 10^4..10^6 ops. Each ``<framework>_chain()`` imports its framework and returns ``chain(x0, n)``,
 which builds the chain from a fresh leaf and returns d(sum of the output)/dx as numpy.
 
+``autograd_lite_compiled_chain()`` is ours through ``ag.compile``: the whole chain, forward and
+backward, one compiled function (traced on its first call, replayed after), timed on replays.
+
 Also here: what anomaly mode costs autograd_lite per op.
 """
 
@@ -67,6 +70,47 @@ def autograd_lite_chain():
             k = i % 4
             y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else ag.tanh(y) if k == 2 else ag.exp(y)
         y.sum().backward()
+        return x.grad.data
+
+    return chain
+
+
+def autograd_lite_compiled_chain():
+    """Ours, compiled: ``ag.compile`` of a function running the chain forward and backward from
+    a leaf, one compiled function per shape and length (the first call traces it; later calls
+    replay it). The leaf is made once and held by the function, as a model holds its parameters
+    (a compiled step refuses an argument that requires grad, and converting an input inside it);
+    new values of x0 are copied into the leaf's array in place. ``.grad`` is reset to None
+    before each call, as a fresh leaf's is; the function returns the loss (a Tensor) and the
+    gradient is read from ``.grad`` after the call. A CompileError raised while tracing
+    propagates (the gradient check records it)."""
+    import autograd_lite as ag
+
+    made = {}  # (shape, dtype, n) -> [the array last copied in, the leaf, the compiled function]
+
+    def chain(x0, n):
+        key = (x0.shape, x0.dtype, n)
+        if key not in made:
+            x = ag.tensor(x0, requires_grad=True)
+
+            def forward_backward():
+                y = x
+                for i in range(n):
+                    k = i % 4
+                    y = y + 1.0 if k == 0 else y * 0.5 if k == 1 else ag.tanh(y) if k == 2 \
+                        else ag.exp(y)
+                loss = y.sum()
+                loss.backward()
+                return loss
+
+            made[key] = [x0, x, ag.compile(forward_backward)]
+        entry = made[key]
+        x = entry[1]
+        if entry[0] is not x0:  # new values, same leaf: the program reads its array
+            np.copyto(x.data, x0)
+            entry[0] = x0
+        x.grad = None
+        entry[2]()
         return x.grad.data
 
     return chain
@@ -160,8 +204,11 @@ def micrograd_chain():
     return chain
 
 
-CHAINS = {"numpy": numpy_chain, "autograd_lite": autograd_lite_chain, "torch": torch_chain,
+CHAINS = {"numpy": numpy_chain, "autograd_lite": autograd_lite_chain,
+          "autograd_lite_compiled": autograd_lite_compiled_chain, "torch": torch_chain,
           "autograd": autograd_chain, "mygrad": mygrad_chain, "micrograd": micrograd_chain}
+# the rows a framework's run gives: (suffix of the workload's name, chain); ours twice
+VARIANTS = {"autograd_lite": [("", "autograd_lite"), (", compiled", "autograd_lite_compiled")]}
 
 
 def data(shape):
@@ -169,19 +216,25 @@ def data(shape):
 
 
 def run(framework: str, quick: bool) -> list[dict]:
-    """W1 rows for one framework, the floor timed alongside in this process."""
-    floor, ours = numpy_chain(), CHAINS[framework]()
+    """W1 rows for one framework (ours: eager, then compiled), the floor timed alongside in
+    this process. A compiled chain is traced by the check's call, so it is timed on replays."""
+    floor = numpy_chain()
     shapes = [(1,)] if framework == "micrograd" else [(1,), (64,)]
     rows = []
-    for shape in shapes:
-        x0 = data(shape)
+    for suffix, name in VARIANTS.get(framework, [("", framework)]):
+        ours = CHAINS[name]()
+        for shape in shapes:
+            x0 = data(shape)
 
-        def check(x0=x0, shape=shape):
-            assert_close(f"W1 {shape} d/dx", ours(x0, CHAIN), floor(x0, CHAIN))
+            def check(x0=x0, shape=shape, ours=ours):
+                # twice: a compiled chain traces on the first call and replays on the second
+                for _ in range(2):
+                    assert_close(f"W1 {shape} d/dx", ours(x0, CHAIN), floor(x0, CHAIN))
 
-        rows.append(measure(f"W1 {shape}", framework, "µs/op", 1e6 / CHAIN,
-                            lambda x0=x0: floor(x0, CHAIN), lambda x0=x0: ours(x0, CHAIN),
-                            check, rounds=3 if quick else 15, number=2 if quick else 20))
+            rows.append(measure(f"W1 {shape}{suffix}", framework, "µs/op", 1e6 / CHAIN,
+                                lambda x0=x0: floor(x0, CHAIN),
+                                lambda x0=x0, ours=ours: ours(x0, CHAIN), check,
+                                rounds=3 if quick else 15, number=2 if quick else 20))
     return rows
 
 

@@ -7,6 +7,9 @@ weight (out, in), U(-1/sqrt(in), 1/sqrt(in))) and trains on the same fixed batch
 Each ``<framework>_mlp(params, x, y)`` returns ``step()``, which trains one step and returns
 the loss (a float) and the gradients of that step (numpy, in ``params`` order).
 
+autograd_lite runs twice: eagerly, and with the step (zero_grad, forward, backward, SGD update)
+compiled by ``ag.compile`` (traced on its first call, replayed after).
+
 W5 (memory) runs autograd_lite's step 1,000 times.
 """
 
@@ -67,7 +70,7 @@ def numpy_mlp(params, x, y):
     return step
 
 
-def autograd_lite_mlp(params, x, y):
+def _autograd_lite_mlp(params, x, y, compiled):
     import autograd_lite as ag
     from autograd_lite import nn, optim
 
@@ -78,14 +81,29 @@ def autograd_lite_mlp(params, x, y):
     optimizer = optim.SGD(model.parameters(), lr=LR)
     xt, yt = ag.tensor(x), ag.tensor(y)
 
-    def step():
+    def train_step(x, y):
         optimizer.zero_grad()
-        loss = loss_fn(model(xt), yt)
+        loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
+        return loss
+
+    train = ag.compile(train_step) if compiled else train_step
+
+    def step():
+        loss = train(xt, yt)
         return loss.item(), [p.grad.data for p in model.parameters()]
 
     return step
+
+
+def autograd_lite_mlp(params, x, y):
+    return _autograd_lite_mlp(params, x, y, compiled=False)
+
+
+def autograd_lite_compiled_mlp(params, x, y):
+    """Ours with the step compiled: the first call traces it (the check's), later calls replay."""
+    return _autograd_lite_mlp(params, x, y, compiled=True)
 
 
 def torch_mlp(params, x, y):
@@ -163,28 +181,34 @@ def mygrad_mlp(params, x, y):
     return step
 
 
-MAKERS = {"numpy": numpy_mlp, "autograd_lite": autograd_lite_mlp, "torch": torch_mlp,
+MAKERS = {"numpy": numpy_mlp, "autograd_lite": autograd_lite_mlp,
+          "autograd_lite_compiled": autograd_lite_compiled_mlp, "torch": torch_mlp,
           "autograd": autograd_mlp, "mygrad": mygrad_mlp}
+# the rows a framework's run gives: (workload, maker); ours eagerly and compiled
+VARIANTS = {"autograd_lite": [("W2 MLP step", "autograd_lite"),
+                              ("W2 MLP step, compiled", "autograd_lite_compiled")]}
 
 
 def run(framework: str, quick: bool) -> list[dict]:
-    """The W2 row for one framework, the floor timed alongside in this process."""
+    """The W2 rows for one framework, the floor timed alongside in this process."""
     if framework not in MAKERS:
         return []
-    params, x, y = data()
-    floor, ours = numpy_mlp(params, x, y), MAKERS[framework](params, x, y)
+    rows = []
+    for workload, name in VARIANTS.get(framework, [("W2 MLP step", framework)]):
+        params, x, y = data()
+        floor, ours = numpy_mlp(params, x, y), MAKERS[name](params, x, y)
 
-    def check():
-        # the first step's loss and gradients, then two more steps: the updates match too
-        (loss, grads), (want_loss, want) = ours(), floor()
-        assert_close("W2 loss", np.float32(loss), np.float32(want_loss))
-        for name, g, w in zip(["W1", "b1", "W2", "b2", "W3", "b3"], grads, want):
-            assert_close(f"W2 d loss/d {name}", g, w)
-        for i in (2, 3):
-            assert_close(f"W2 loss after step {i}", np.float32(ours()[0]),
-                         np.float32(floor()[0]))
+        def check(ours=ours, floor=floor):
+            # three steps' losses and gradients: the updates match too (a compiled step traces
+            # on the first and replays the others)
+            for i in (1, 2, 3):
+                (loss, grads), (want_loss, want) = ours(), floor()
+                assert_close(f"W2 loss at step {i}", np.float32(loss), np.float32(want_loss))
+                for param, g, w in zip(["W1", "b1", "W2", "b2", "W3", "b3"], grads, want):
+                    assert_close(f"W2 d loss/d {param} at step {i}", g, w)
 
-    # 100 timed steps (10 rounds of 10, taking turns with the floor) after 10 warm-up steps
-    return [measure("W2 MLP step", framework, "ms/step", 1e3, floor, ours, check,
-                    rounds=2 if quick else 10, number=2 if quick else 10,
-                    warmup=1 if quick else 10)]
+        # 100 timed steps (10 rounds of 10, taking turns with the floor) after 10 warm-up steps
+        rows.append(measure(workload, framework, "ms/step", 1e3, floor, ours, check,
+                            rounds=2 if quick else 10, number=2 if quick else 10,
+                            warmup=1 if quick else 10))
+    return rows

@@ -10,6 +10,11 @@ prints one line of JSON. The framework runs first and its peak is read before th
 (the floor's time, measured next in this process, gives the ratio; its own memory comes from
 the ``numpy`` run). A recursive backward (micrograd's) fails here with RecursionError, which is
 reported, not hidden.
+
+``autograd_lite_compiled`` is ours through ``ag.compile`` (W1's compiled chain): the first call
+traces the chain (running it eagerly, recording it) and builds the program, the second is the
+first replay; the times are then those of further replays. Next, in the same process, one
+eager step (ours, not compiled: what tracing is compared with) and the floor.
 """
 
 from __future__ import annotations
@@ -59,5 +64,40 @@ def main(framework: str, n: int, repeats: int) -> dict:
     return result
 
 
+def main_compiled(n: int, repeats: int) -> dict:
+    """Ours compiled: tracing and the first replay timed once each, then ``repeats`` replays;
+    the peak is read after them. Then ``repeats`` eager steps and the floor, for the ratios."""
+    x0 = data((1,))
+    CHAINS["autograd_lite"]()(x0, 8)  # the imports and first-call caches, out of the baseline
+    gc.collect()
+    baseline = current_rss_mib()
+    result = {"framework": "autograd_lite_compiled", "ops": n, "baseline_mib": baseline}
+    chain = CHAINS["autograd_lite_compiled"]()
+    start = time.perf_counter()
+    try:
+        chain(x0, n)  # traces
+    except Exception as e:  # a CompileError (or a RecursionError in the program's build)
+        return {**result, "error": f"{type(e).__name__}: " + " ".join(str(e).split())[:300]}
+    result["trace_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    chain(x0, n)
+    result["first_replay_s"] = time.perf_counter() - start
+    times, grad = timed(chain, x0, n, repeats)
+    result.update(times=times, peak_mib=peak_rss_mib())
+    del chain
+    gc.collect()
+    result["eager"] = timed(CHAINS["autograd_lite"](), x0, n, repeats)[0]
+    floor_times, want = timed(CHAINS["numpy"](), x0, n, max(repeats, 3))
+    try:
+        assert_close(f"W4 {n} ops d/dx, compiled", grad, want)
+        result["check"] = "ok"
+    except AssertionError as e:
+        result["check"] = "FAILED: " + " ".join(str(e).split())[:300]
+    result["floor"] = floor_times
+    return result
+
+
 if __name__ == "__main__":
-    answer(main(sys.argv[1], int(float(sys.argv[2])), int(sys.argv[3])))
+    framework, ops, repeats = sys.argv[1], int(float(sys.argv[2])), int(sys.argv[3])
+    answer(main_compiled(ops, repeats) if framework == "autograd_lite_compiled"
+           else main(framework, ops, repeats))

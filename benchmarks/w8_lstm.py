@@ -10,7 +10,8 @@ time with one product per step, the weight gradients summed over the steps in on
 Every framework starts from the same weights (PyTorch's names weight_ih_l0, weight_hh_l0,
 bias_ih_l0, bias_hh_l0 and init, U(-1/sqrt(hidden), 1/sqrt(hidden)); the head's as nn.Linear's).
 autograd_lite runs twice: by default (each step built from the engine's ops) and with
-``fused=True`` (each step one ``lstm_cell`` node with a hand-written backward).
+``fused=True`` (each step one ``lstm_cell`` node with a hand-written backward), each also with
+the training step compiled by ``ag.compile`` (traced on its first call, replayed after).
 Each ``<framework>_lstm(params, x, target)`` returns ``step()``, which trains one step and
 returns the loss (a float) and the gradients of that step (numpy, in ``params`` order).
 """
@@ -96,7 +97,7 @@ def numpy_lstm(params, x, target):
     return step
 
 
-def _autograd_lite_lstm(params, x, target, fused):
+def _autograd_lite_lstm(params, x, target, fused, compiled=False):
     import autograd_lite as ag
     from autograd_lite import nn, optim
 
@@ -109,12 +110,18 @@ def _autograd_lite_lstm(params, x, target, fused):
     optimizer = optim.SGD(weights, lr=LR)
     xt, tt = ag.tensor(x), ag.tensor(target)
 
-    def step():
+    def train_step(x, target):
         optimizer.zero_grad()
-        out, _ = lstm(xt)
-        loss = loss_fn(head(out[:, -1]), tt)
+        out, _ = lstm(x)
+        loss = loss_fn(head(out[:, -1]), target)
         loss.backward()
         optimizer.step()
+        return loss
+
+    train = ag.compile(train_step) if compiled else train_step
+
+    def step():
+        loss = train(xt, tt)
         return loss.item(), [p.grad.data for p in weights]
 
     return step
@@ -126,6 +133,14 @@ def autograd_lite_lstm(params, x, target):
 
 def autograd_lite_fused_lstm(params, x, target):
     return _autograd_lite_lstm(params, x, target, fused=True)
+
+
+def autograd_lite_compiled_lstm(params, x, target):
+    return _autograd_lite_lstm(params, x, target, fused=False, compiled=True)
+
+
+def autograd_lite_fused_compiled_lstm(params, x, target):
+    return _autograd_lite_lstm(params, x, target, fused=True, compiled=True)
 
 
 def torch_lstm(params, x, target):
@@ -153,10 +168,15 @@ def torch_lstm(params, x, target):
 
 
 MAKERS = {"numpy": numpy_lstm, "autograd_lite": autograd_lite_lstm,
-          "autograd_lite_fused": autograd_lite_fused_lstm, "torch": torch_lstm}
+          "autograd_lite_fused": autograd_lite_fused_lstm,
+          "autograd_lite_compiled": autograd_lite_compiled_lstm,
+          "autograd_lite_fused_compiled": autograd_lite_fused_compiled_lstm, "torch": torch_lstm}
 # the rows a framework's run gives: (workload, maker)
 VARIANTS = {"autograd_lite": [("W8 LSTM step", "autograd_lite"),
-                              ("W8 LSTM step, fused=True", "autograd_lite_fused")],
+                              ("W8 LSTM step, fused=True", "autograd_lite_fused"),
+                              ("W8 LSTM step, compiled", "autograd_lite_compiled"),
+                              ("W8 LSTM step, fused=True, compiled",
+                               "autograd_lite_fused_compiled")],
             "torch": [("W8 LSTM step", "torch")]}
 
 
@@ -173,14 +193,13 @@ def run(framework: str, quick: bool) -> list[dict]:
         floor, ours = numpy_lstm(params, x, target), MAKERS[name](params, x, target)
 
         def check(ours=ours, floor=floor):
-            # the first step's loss and gradients, then two more steps: the updates match too
-            (loss, grads), (want_loss, want) = ours(), floor()
-            assert_close("W8 loss", np.float32(loss), np.float32(want_loss))
-            for param, g, w in zip(NAMES, grads, want):
-                assert_close(f"W8 d loss/d {param}", g, w)
-            for i in (2, 3):
-                assert_close(f"W8 loss after step {i}", np.float32(ours()[0]),
-                             np.float32(floor()[0]))
+            # three steps' losses and gradients: the updates match too (a compiled step traces
+            # on the first and replays the others)
+            for i in (1, 2, 3):
+                (loss, grads), (want_loss, want) = ours(), floor()
+                assert_close(f"W8 loss at step {i}", np.float32(loss), np.float32(want_loss))
+                for param, g, w in zip(NAMES, grads, want):
+                    assert_close(f"W8 d loss/d {param} at step {i}", g, w)
 
         # full: 50 timed steps (10 rounds of 5, taking turns with the floor) after 5 warm-up
         rows.append(measure(workload, framework, "ms/step", 1e3, floor, ours, check,

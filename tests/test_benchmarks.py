@@ -21,12 +21,18 @@ def test_quick_benchmark_run_completes_with_gradients_matching_the_floor(tmp_pat
 
     checked = {r["workload"]: r["check"] for r in results["rows"]}
     for workload in ["W1 (1,)", "W1 (64,)", "W2 MLP step", "W3 logistic regression",
-                     "W7 CNN step", "W8 LSTM step", "W8 LSTM step, fused=True"]:
+                     "W7 CNN step", "W8 LSTM step", "W8 LSTM step, fused=True",
+                     # issue 14: ours with the step compiled by ag.compile, timed on replays
+                     "W1 (1,), compiled", "W1 (64,), compiled", "W2 MLP step, compiled",
+                     "W3 logistic regression, compiled", "W8 LSTM step, compiled",
+                     "W8 LSTM step, fused=True, compiled"]:
         assert checked[workload] == "ok", (workload, checked[workload])
     assert any(w.startswith("W6") and c == "ok" for w, c in checked.items())
     chains = {r["framework"]: r for r in results["w4"]}
-    assert set(chains) == {"numpy", "autograd_lite"}
+    assert set(chains) == {"numpy", "autograd_lite", "autograd_lite_compiled"}
     assert chains["autograd_lite"]["check"] == "ok"
+    assert chains["autograd_lite_compiled"]["check"] == "ok"
+    assert {"trace_s", "first_replay_s", "eager"} <= set(chains["autograd_lite_compiled"])
     assert "growth_mib" in results["w5"]
     memory = {(r["workload"], r["maker"]): r for r in results["step_memory"]}
     assert set(memory) == {("W7", "numpy"), ("W7", "autograd_lite"), ("W8", "numpy"),
@@ -35,7 +41,7 @@ def test_quick_benchmark_run_completes_with_gradients_matching_the_floor(tmp_pat
 
     report = out.read_text()
     assert report.startswith("# Benchmark results")
-    assert "benchmarks/run.py --quick" in report and "## Targets (issues 7 and 13)" in report
+    assert "benchmarks/run.py --quick" in report and "## Targets (issues 7, 13 and 14)" in report
     assert "## W7, W8: training steps next to PyTorch, time and memory" in report
 
 
