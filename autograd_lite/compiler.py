@@ -33,10 +33,10 @@ and runs eagerly). What a program cannot see change is refused while tracing, na
 reading a tensor's value into Python (``item()``, ``float(t)``, ``bool(t)``, ``numpy()``,
 ``tolist()``, ``np.asarray(t)``), in-place tensor ops, random numbers drawn inside the step
 (dropout's excepted), inputs converted inside it, BatchNorm's running statistics in training
-mode, ``create_graph``, hooks and ``ag.grad``. Python code around the ops (a counter, a print)
-runs when tracing only. Results come back as fresh Tensors without a graph; the recording runs
-in one thread. ``compile(fn, check=True)`` runs the first replays beside eager and raises at
-the first line whose value differs.
+mode, custom ``Function`` backwards, ``create_graph``, hooks and ``ag.grad``. Python code
+around the ops (a counter, a print) runs when tracing only. Results come back as fresh Tensors
+without a graph; the recording runs in one thread. ``compile(fn, check=True)`` runs the first
+replays beside eager and raises at the first line whose value differs.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ import numpy as np
 from . import anomaly_mode, creation, engine
 from ._tensor import Tensor
 from .errors import with_message
+from .function import FunctionNode
 from .grad_mode import grad_mode
 from .nn import functional as F
 from .nn.layers import _BatchNorm
@@ -587,6 +588,7 @@ class _Patches:
         for op in REGISTRY.values():
             self.set(op, "forward", _recording_forward(t, op, op.forward))
         self.set(engine.Node, "vjp", _recording_vjp(t))
+        self.set(FunctionNode, "vjp", _refusing_function_backward)
         self.set(engine, "_accumulate", _recording_accumulate(t, engine._accumulate))
         self.set(engine, "roots_and_seeds", _recording_seeds(t, engine.roots_and_seeds))
         self.set(engine, "run_backward", _no_capture(engine.run_backward))
@@ -672,6 +674,11 @@ def _recording_vjp(tracer):
             result.append((dest, gi))
         return result
     return vjp
+
+
+def _refusing_function_backward(node, g, create_graph):
+    raise CompileError(f"compile: the backward of the custom Function {node.name} is not "
+                       "recorded yet; run steps that use it eagerly")
 
 
 def _recording_accumulate(tracer, accumulate):

@@ -345,3 +345,18 @@ def test_infinite_and_nan_constants_are_written_as_floats():
     step(np.ones(2))
     assert "min=float('-inf'), max=float('inf')" in step.source
     assert np.isnan(step(np.ones(2)).data).all()
+
+
+def test_a_custom_function_backward_is_refused():
+    class Double(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    w = ag.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    with pytest.raises(ag.CompileError, match="the backward of the custom Function Double"):
+        ag.compile(lambda x: (Double.apply(w) * x).sum().backward())(np.ones(2))
