@@ -731,10 +731,7 @@ def _recording_call(tracer, fn, hint):
             result = fn(*args, **kwargs)
         finally:
             tracer.depth -= 1
-        if isinstance(result, np.ndarray):
-            tracer.emit(fn, hint, args, kwargs, result)
-        else:
-            tracer.emit(fn, hint, args, kwargs, None)
+        tracer.emit(fn, hint, args, kwargs, result if isinstance(result, np.ndarray) else None)
         return result
     return recorded
 
