@@ -20,7 +20,8 @@ What is recorded, in the order eager runs it: each op's forward (its numpy funct
 backward rule the engine calls, the sums of gradients sent to one node, the engine's shape and
 dtype fitting, and the calls that change state outside the graph, replayed as calls to the very
 same functions: ``optimizer.zero_grad()``, ``optimizer.step()``, a scheduler's ``step()``, the
-delivery of each leaf's gradient into ``.grad``, dropout's random mask. The replay therefore
+delivery of each leaf's gradient into ``.grad``, dropout's random mask, BatchNorm's update of
+its running statistics, gradient clipping. The replay therefore
 computes bit for bit what eager does, updates the same parameters, optimizer state and
 ``.grad``s, and draws fresh random numbers from the same generators in the same order; the
 learning rate and the other hyper-parameters are read when the update runs, so a schedule needs
@@ -32,10 +33,10 @@ and buffers. A changed guard traces again (up to ``cache_limit`` programs; then 
 and runs eagerly). What a program cannot see change is refused while tracing, naming the line:
 reading a tensor's value into Python (``item()``, ``float(t)``, ``bool(t)``, ``numpy()``,
 ``tolist()``, ``np.asarray(t)``), in-place tensor ops, random numbers drawn inside the step
-(dropout's excepted), inputs converted inside it, BatchNorm's running statistics in training
-mode, custom ``Function`` backwards, ``create_graph``, hooks and ``ag.grad``. Python code
-around the ops (a counter, a print) runs when tracing only. Results come back as fresh Tensors
-without a graph; the recording runs in one thread. ``compile(fn, check=True)`` runs the first
+(dropout's excepted), inputs converted inside it, custom ``Function`` backwards,
+``create_graph``, hooks and ``ag.grad``. Python code around the ops (a counter, a print) runs
+when tracing only. Results come back as fresh Tensors without a graph; the recording runs in
+one thread. ``compile(fn, check=True)`` runs the first
 replays beside eager and raises at the first line whose value differs.
 """
 
@@ -58,6 +59,7 @@ from .errors import with_message
 from .function import FunctionNode
 from .grad_mode import grad_mode
 from .nn import functional as F
+from .nn import utils as nn_utils
 from .nn.layers import _BatchNorm
 from .nn.module import Module
 from .ops.registry import REGISTRY
@@ -593,8 +595,12 @@ class _Patches:
         self.set(engine, "roots_and_seeds", _recording_seeds(t, engine.roots_and_seeds))
         self.set(engine, "run_backward", _no_capture(engine.run_backward))
         self.set(Module, "__call__", _noting_module(t, Module.__call__))
-        self.set(_BatchNorm, "forward", _no_running_stats(_BatchNorm.forward))
+        self.set(_BatchNorm, "_track", _recording_call(t, _BatchNorm._track,
+                                                       "track_running_stats"))
         self.set(F, "_dropout_mask", _recording_call(t, F._dropout_mask, "dropout_mask"))
+        self.set(nn_utils, "_clip_norm", _recording_call(t, nn_utils._clip_norm, "clip_grad_norm"))
+        self.set(nn_utils, "_clip_value", _recording_call(t, nn_utils._clip_value,
+                                                          "clip_grad_value"))
         self.set(creation, "random_generator", _no_random(t, creation.random_generator))
         schedulers = [cls for cls in vars(lr_scheduler).values() if isinstance(cls, type)
                       and cls.__module__ == lr_scheduler.__name__ and "step" in vars(cls)]
@@ -749,16 +755,6 @@ def _no_capture(run_backward):
             raise CompileError(f"compile: ag.grad / autograd.grad is not supported (at "
                                f"{_user_line()}); use loss.backward()")
         return run_backward(roots, seeds, **kwargs)
-    return checked
-
-
-def _no_running_stats(forward):
-    def checked(module, x):
-        if module.training and module.track_running_stats:
-            raise CompileError(f"compile: {type(module).__name__} in training mode updates its "
-                               "running statistics outside the graph, which a replay does not "
-                               "yet reproduce; run this step eagerly")
-        return forward(module, x)
     return checked
 
 

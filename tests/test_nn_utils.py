@@ -26,7 +26,8 @@ def with_grads(*grads, dtype=np.float64):
 def test_clip_grad_norm_scales_all_gradients_by_one_factor():
     a, b = with_grads([3.0, 4.0], [12.0])             # joint 2-norm: sqrt(9 + 16 + 144) = 13
     total = nn.utils.clip_grad_norm_([a, b], max_norm=6.5)
-    assert type(total) is float and total == pytest.approx(13.0)
+    assert isinstance(total, ag.Tensor) and total.shape == () and total.dtype == np.float64
+    assert total.item() == pytest.approx(13.0)       # PyTorch returns the norm as a tensor
     coef = 6.5 / (13.0 + 1e-6)                        # PyTorch's clip_coef
     np.testing.assert_allclose(a.grad.data, [3.0 * coef, 4.0 * coef], rtol=1e-12)
     np.testing.assert_allclose(b.grad.data, [12.0 * coef], rtol=1e-12)
@@ -34,21 +35,21 @@ def test_clip_grad_norm_scales_all_gradients_by_one_factor():
 
 def test_clip_grad_norm_leaves_small_gradients_alone_and_supports_other_norms():
     a, b = with_grads([3.0, -4.0], [12.0])
-    assert nn.utils.clip_grad_norm_([a, b], max_norm=100.0) == pytest.approx(13.0)
+    assert nn.utils.clip_grad_norm_([a, b], max_norm=100.0).item() == pytest.approx(13.0)
     np.testing.assert_array_equal(a.grad.data, [3.0, -4.0])
-    assert nn.utils.clip_grad_norm_([a, b], 100.0, norm_type=1) == pytest.approx(19.0)
-    assert nn.utils.clip_grad_norm_([a, b], 100.0, norm_type=math.inf) == 12.0
-    assert nn.utils.clip_grad_norm_([a, b], 6.0, norm_type="inf") == 12.0
+    assert nn.utils.clip_grad_norm_([a, b], 100.0, norm_type=1).item() == pytest.approx(19.0)
+    assert nn.utils.clip_grad_norm_([a, b], 100.0, norm_type=math.inf).item() == 12.0
+    assert nn.utils.clip_grad_norm_([a, b], 6.0, norm_type="inf").item() == 12.0
     np.testing.assert_allclose(b.grad.data, [12.0 * 6.0 / (12.0 + 1e-6)], rtol=1e-12)
 
 
 def test_clip_grad_norm_corner_cases():
     (a,) = with_grads([3.0, 4.0], dtype=np.float32)
     no_grad = param([1.0])
-    assert nn.utils.clip_grad_norm_(a, 1.0) == pytest.approx(5.0)   # a single Tensor is fine
-    assert a.grad.dtype == np.float32
+    total = nn.utils.clip_grad_norm_(a, 1.0)                 # a single Tensor is fine
+    assert total.item() == pytest.approx(5.0) and total.dtype == a.grad.dtype == np.float32
     np.testing.assert_allclose(a.grad.data, [0.6, 0.8], rtol=1e-5)
-    assert nn.utils.clip_grad_norm_([no_grad], 1.0) == 0.0
+    assert nn.utils.clip_grad_norm_([no_grad], 1.0).item() == 0.0
     (inf,) = with_grads([np.inf, 1.0])
     with pytest.raises(RuntimeError, match="non-finite|inf"):
         nn.utils.clip_grad_norm_([inf], 1.0, error_if_nonfinite=True)

@@ -18,7 +18,6 @@ from .. import creation
 from .. import ops as _ops
 from .._tensor import Tensor
 from ..function import Function
-from ..grad_mode import no_grad
 from ..ops.conv import (  # noqa: F401 (nn.functional's names for them)
     adaptive_avg_pool2d,
     avg_pool1d,
@@ -248,24 +247,40 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                momentum=0.1, eps=1e-5):
     """Normalise each feature (axis 1) by batch statistics when training (and update the running
     ones in place), by the running statistics otherwise; then scale by weight, shift by bias."""
-    axes = (0,) + tuple(range(2, x.ndim))
-    shape = (1, -1) + (1,) * (x.ndim - 2)
     if training:
-        n = x.numel() // x.shape[1]
-        if n < 2:
-            raise ValueError(f"batch_norm: expected more than 1 value per feature in training, "
-                             f"got input of shape {x.shape}")
-        mean = _ops.mean(x, axis=axes, keepdims=True)
-        var = _ops.var(x, axis=axes, keepdims=True)
+        mean, var, n = _batch_statistics(x)
         if running_mean is not None:
-            with no_grad():
-                running_mean.data *= 1 - momentum
-                running_mean.data += momentum * mean.data.reshape(-1)
-                running_var.data *= 1 - momentum
-                running_var.data += momentum * var.data.reshape(-1) * n / (n - 1)
+            _update_running_stats(running_mean.data, running_var.data, mean.data, var.data,
+                                  momentum, n)
     else:
-        mean = _ops.reshape(running_mean, shape)
-        var = _ops.reshape(running_var, shape)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        mean, var = _ops.reshape(running_mean, shape), _ops.reshape(running_var, shape)
+    return _normalize(x, mean, var, weight, bias, eps)
+
+
+def _batch_statistics(x):
+    """The mean and biased variance of each feature (axis 1) over the batch and the other axes,
+    kept as (1, C, 1, ...), and how many values each is over."""
+    n = x.numel() // x.shape[1]
+    if n < 2:
+        raise ValueError(f"batch_norm: expected more than 1 value per feature in training, got "
+                         f"input of shape {x.shape}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    return _ops.mean(x, axis=axes, keepdims=True), _ops.var(x, axis=axes, keepdims=True), n
+
+
+def _update_running_stats(running_mean, running_var, mean, var, momentum, n):
+    """running = (1 - momentum) running + momentum batch, in place on the arrays, with the
+    variance unbiased (times n / (n - 1)), as PyTorch."""
+    running_mean *= 1 - momentum
+    running_mean += momentum * mean.reshape(-1)
+    running_var *= 1 - momentum
+    running_var += momentum * var.reshape(-1) * n / (n - 1)
+
+
+def _normalize(x, mean, var, weight, bias, eps):
+    """(x - mean) / sqrt(var + eps), then times weight and plus bias per feature (axis 1)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
     out = (x - mean) / _ops.sqrt(var + eps)
     if weight is not None:
         out = out * _ops.reshape(weight, shape)

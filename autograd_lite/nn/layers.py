@@ -640,18 +640,22 @@ class _BatchNorm(Module):
             _check_input_dtype(self, x, "weight", self.weight)
         else:
             _check_input_dtype(self, x, "running_mean", self.running_mean)
-        use_batch = self.training or not self.track_running_stats
-        momentum = self.momentum
         if self.training and self.track_running_stats:
-            batches = self.num_batches_tracked.data
-            if momentum is None:  # the running estimates average every batch so far equally
-                momentum = 1.0 / (int(batches) + 1)
-            out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                               use_batch, momentum, self.eps)
-            batches += 1  # after the forward: a batch that raised is not counted
-            return out
+            mean, var, n = F._batch_statistics(x)
+            self._track(mean.data, var.data, n)
+            return F._normalize(x, mean, var, self.weight, self.bias, self.eps)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, 0.0 if momentum is None else momentum, self.eps)
+                            not self.track_running_stats, self.momentum, self.eps)
+
+    def _track(self, mean, var, n):
+        """Fold one batch's statistics (arrays) into the running estimates and count it: the
+        step's only change of state, one call (``ag.compile`` replays it)."""
+        batches = self.num_batches_tracked.data
+        # momentum None: the running estimates average every batch so far equally
+        momentum = 1.0 / (int(batches) + 1) if self.momentum is None else self.momentum
+        F._update_running_stats(self.running_mean.data, self.running_var.data, mean, var,
+                                momentum, n)
+        batches += 1
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

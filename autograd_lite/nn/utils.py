@@ -41,27 +41,33 @@ def _set_grad(p, value):
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Scale the gradients in place so their joint ``norm_type``-norm is at most ``max_norm``.
 
     The norm is taken over all gradients together, as if concatenated (``norm_type=inf`` is
     the largest absolute value); gradients are multiplied by max_norm / (norm + 1e-6) when that
-    is below 1. Returns the norm before clipping, as a float.
+    is below 1. Returns the norm before clipping, a 0-d tensor in the gradients' dtype, as
+    PyTorch does.
 
     >>> from autograd_lite import tensor
     >>> w = tensor([0.0, 0.0], requires_grad=True)
     >>> w.grad = tensor([3.0, 4.0])
     >>> clip_grad_norm_([w], max_norm=1.0)
-    5.0
+    tensor(5.)
     >>> w.grad
     tensor([0.6, 0.8])
     """
     params = _grads(parameters, "clip_grad_norm_")
     if not isinstance(max_norm, numbers.Real) or max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0, got {max_norm!r}")
-    norm_type = float(norm_type)
+    return Tensor._make(_clip_norm(params, max_norm, float(norm_type), error_if_nonfinite), None)
+
+
+def _clip_norm(params, max_norm, norm_type, error_if_nonfinite):
+    """clip_grad_norm_'s work on checked parameters, as one call (``ag.compile`` replays it):
+    scale their gradients, and return the total norm as a 0-d array."""
     if not params:
-        return 0.0
+        return np.array(0.0, np.float32)
     grads = [p.grad.data.astype(np.float64).ravel() for p in params]
     if norm_type == math.inf:
         total = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
@@ -75,7 +81,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not coef >= 1.0:  # also NaN, which spreads to the gradients as in PyTorch
         for p in params:
             _set_grad(p, p.grad.data * coef)
-    return total
+    return np.array(total, np.result_type(*(p.grad.dtype for p in params)))
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
@@ -92,6 +98,11 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     if not isinstance(clip_value, numbers.Real) or clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got "
                          f"{clip_value!r}")
+    _clip_value(params, clip_value)
+
+
+def _clip_value(params, clip_value):
+    """clip_grad_value_'s work on checked parameters, as one call (``ag.compile`` replays it)."""
     for p in params:
         _set_grad(p, np.clip(p.grad.data, -clip_value, clip_value))
 
