@@ -1,6 +1,15 @@
-"""autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch."""
+"""autograd_lite: reverse-mode automatic differentiation on numpy, shaped like PyTorch.
 
-from . import autograd, data, datasets, diagnostics, functions, io, nn, ops, optim, plot, utils
+Every public submodule is an attribute (``ag.viz.draw_graph(loss)``, as ``np.linalg``). Those
+not imported here (``viz``, ``plot``, ``testing``...) use optional packages (graphviz,
+matplotlib, hypothesis...), so they load on first use: the import pays for none of them.
+
+>>> x = ag.tensor([0.5, -1.0], dtype=ag.float64, requires_grad=True)
+>>> ag.testing.gradcheck(ag.tanh, x)  # autograd_lite.testing is imported here
+True
+"""
+
+from . import autograd, data, datasets, diagnostics, functions, io, nn, ops, optim, utils
 from ._tensor import Tensor
 from .anomaly_mode import detect_anomaly
 from .compiler import CompileError, compile
@@ -50,7 +59,8 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__", "Tensor", "Function", "FunctionCtx", "compile", "CompileError",
     # modules
-    "ops", "nn", "optim", "data", "datasets", "diagnostics", "plot", "io", "autograd", "utils",
+    "ops", "nn", "optim", "data", "datasets", "diagnostics", "io", "autograd", "utils",
+    "plot", "testing", "viz",  # noqa: F405  (imported by __getattr__, below)
     "float32", "float64", "int32", "int64", "bool", "get_default_dtype", "set_default_dtype",
     # making tensors
     "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
@@ -65,3 +75,28 @@ __all__ = [
     "fit", "evaluate", "History", "EarlyStopping", "accuracy", "save", "load",
 ] + sorted({name for name in ops.__all__ if name not in ("REGISTRY", "COMPOSITES", "Op",
                                                           "Composite")} | set(functions.__all__))
+
+
+def _lazy_submodules() -> frozenset:
+    """The public submodules not imported above: found on disk, so a new one needs no entry."""
+    import pkgutil
+
+    found = pkgutil.iter_modules(__path__)  # noqa: F405  (every package has a __path__)
+    return frozenset(m.name for m in found if not m.name.startswith("_")) - set(globals())
+
+
+_LAZY_SUBMODULES = _lazy_submodules()
+
+
+def __getattr__(name: str):
+    """PEP 562: ``ag.viz`` imports ``autograd_lite.viz`` on first use (which binds it here)."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The package's names, the lazy submodules included before their first use."""
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -11,13 +11,32 @@ import collections
 import math
 import operator
 import weakref
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .engine import version_counter
 from .errors import prefixed
 from .grad_mode import is_grad_enabled, set_grad_enabled
 from .ops.registry import NUMPY_DISPATCH, axis_index, bind_tensor_class, check_dtype, to_array
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .engine import Node, Version
+
+    # what ops take for an operand: a Tensor, an array, a Python number or a (nested) list
+    TensorLike: TypeAlias = "Tensor | npt.ArrayLike"
+    # dim/axis arguments: one dim, several, or None for all
+    Dims: TypeAlias = "int | tuple[int, ...] | None"
+    Hook: TypeAlias = "Callable[[Tensor], Tensor | None]"
+
+    class ValuesIndices(NamedTuple):
+        """What ``max(dim)``, ``min(dim)``, ``sort`` and ``topk`` return."""
+        values: Tensor
+        indices: Tensor
 
 
 class Tensor:
@@ -29,15 +48,27 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    # _version is made on first use; _base (the tensor this is a view of), _hooks when needed.
+    # _version is made on first use; _base (the tensor this is a view of), _hooks and
+    # _post_accumulate_grad_hooks when needed.
     # A dict, so the two public slots have docstrings (``inspect.getdoc(Tensor.data)``).
     __slots__ = {"data": "The numpy array holding the values (shared, never copied on access).",
                  "grad_fn": "The graph node of the op that made this tensor (None for a leaf).",
                  "_requires_grad": None, "_grad": None, "_name": None, "_version": None,
-                 "_base": None, "_hooks": None, "__weakref__": None}
+                 "_base": None, "_hooks": None, "_post_accumulate_grad_hooks": None,
+                 "__weakref__": None}
     __array_priority__ = 1000  # numpy defers ``ndarray + Tensor`` to Tensor.__radd__
+    data: np.ndarray
+    grad_fn: Node | None
+    _requires_grad: bool
+    _grad: Tensor | None
+    _name: str | None
+    _version: Version | None
+    _base: Tensor | None
+    _hooks: list[Hook] | None
+    _post_accumulate_grad_hooks: list[Callable[[Tensor], None]] | None
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+    def __init__(self, data: TensorLike, requires_grad: bool = False,
+                 dtype: npt.DTypeLike | None = None, name: str | None = None) -> None:
         """Wrap ``data``; an ndarray (or a Tensor's array) is shared, not copied: ``ag.tensor``
         copies, as ``torch.tensor`` does, and is the usual way to make one."""
         if isinstance(data, Tensor):
@@ -61,7 +92,7 @@ class Tensor:
             self.requires_grad = True
 
     @staticmethod
-    def _make(data, grad_fn):
+    def _make(data: np.ndarray, grad_fn: Node | None) -> Tensor:
         """Fast internal constructor: ``data`` is already a valid ndarray."""
         t = _new(Tensor)
         t.data = data
@@ -80,7 +111,7 @@ class Tensor:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, flag):
+    def requires_grad(self, flag: bool) -> None:
         flag = bool(flag)
         if self.grad_fn is not None:
             if not flag:
@@ -103,7 +134,7 @@ class Tensor:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: TensorLike | None) -> None:
         if value is not None:
             value = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
             if value.shape != self.shape:
@@ -120,7 +151,7 @@ class Tensor:
         return self._name
 
     @name.setter
-    def name(self, value):
+    def name(self, value: str | None) -> None:
         self._name = None if value is None else str(value)
         if value is not None:  # the graph keeps arrays, not tensors: name the array
             key = id(self.data)
@@ -132,7 +163,8 @@ class Tensor:
         """True for tensors created by the user rather than by an op that recorded a graph."""
         return self.grad_fn is None
 
-    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+    def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
         ``gradient`` is required unless self has a single element (a loss). The graph's saved
@@ -169,7 +201,7 @@ class Tensor:
 
     # --- hooks -------------------------------------------------------------------------------
 
-    def register_hook(self, hook) -> RemovableHandle:
+    def register_hook(self, hook: Hook) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
         replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
         if not callable(hook):
@@ -177,14 +209,36 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad, so no gradient "
                                "will ever reach it")
+        hooks: list[Hook] | None
         if self.grad_fn is None:
-            if getattr(self, "_hooks", None) is None:
-                self._hooks = []
-            hooks = self._hooks
+            hooks = getattr(self, "_hooks", None)
+            if hooks is None:
+                hooks = self._hooks = []
         else:
-            if self.grad_fn.hooks is None:
-                self.grad_fn.hooks = []
             hooks = self.grad_fn.hooks
+            if hooks is None:
+                hooks = self.grad_fn.hooks = []
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(
+            self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(self)`` after ``backward()`` has added a gradient into this leaf's
+        ``.grad`` (``ag.grad`` adds none). Returns a handle whose ``remove()`` unregisters it."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: expected a callable, got "
+                            f"{type(hook).__name__}")
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: this tensor does not require "
+                               "grad, so no gradient will ever be accumulated into it")
+        hooks = getattr(self, "_post_accumulate_grad_hooks", None)  # (a slot, unset until used)
+        if hooks is None:
+            hooks = self._post_accumulate_grad_hooks = []
+            if getattr(self, "_hooks", None) is None:
+                self._hooks = []  # backward looks for these hooks only on a leaf with _hooks set
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 
@@ -194,13 +248,13 @@ class Tensor:
             return
         ref = weakref.ref(self)  # the hook must not keep the tensor (and its graph) alive
 
-        def retain(grad):
+        def retain(grad: Tensor) -> None:
             t = ref()
             if t is not None:
                 g = Tensor._make(np.array(grad.data), None)
                 t._grad = g if t._grad is None else Tensor._make(t._grad.data + g.data, None)
 
-        retain.retains_grad = True
+        retain.retains_grad = True  # type: ignore[attr-defined]  # a marker retains_grad reads
         self.register_hook(retain)
 
     @property
@@ -211,7 +265,7 @@ class Tensor:
 
     # --- in-place operations, with PyTorch's rules ---------------------------------------------
 
-    def _inplace(self, name, compute, *others):
+    def _inplace(self, name: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
         """Write ``compute(self)`` into this tensor's memory; views of it see the change.
 
         While grad is recorded, this tensor takes the op into its history; a leaf that requires
@@ -257,13 +311,17 @@ class Tensor:
             self._requires_grad = True
         return self
 
-    def add_(self, other): return self._inplace("add_", lambda t: ops.add(t, other), other)
-    def sub_(self, other): return self._inplace("sub_", lambda t: ops.sub(t, other), other)
-    def mul_(self, other): return self._inplace("mul_", lambda t: ops.mul(t, other), other)
-    def div_(self, other): return self._inplace("div_", lambda t: ops.div(t, other), other)
+    def add_(self, other: TensorLike) -> Tensor:
+        return self._inplace("add_", lambda t: ops.add(t, other), other)
+    def sub_(self, other: TensorLike) -> Tensor:
+        return self._inplace("sub_", lambda t: ops.sub(t, other), other)
+    def mul_(self, other: TensorLike) -> Tensor:
+        return self._inplace("mul_", lambda t: ops.mul(t, other), other)
+    def div_(self, other: TensorLike) -> Tensor:
+        return self._inplace("div_", lambda t: ops.div(t, other), other)
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
 
-    def fill_(self, value) -> Tensor:
+    def fill_(self, value: TensorLike) -> Tensor:
         """Set every element to ``value`` in place."""
         return self._inplace("fill_", lambda t: ops.where(True, value, t), value)
 
@@ -271,25 +329,41 @@ class Tensor:
         """Set every element to zero in place (e.g. ``x.grad.zero_()``)."""
         return self.fill_(0)
 
-    def copy_(self, src) -> Tensor:
+    def copy_(self, src: TensorLike) -> Tensor:
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
         return self._inplace("copy_", lambda t: ops.where(True, src, t), src)
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
         """``self[index] = value`` in place, with the rules of the other in-place ops."""
         self._inplace("__setitem__", lambda t: ops.setitem(t, value, index), value)
 
     # --- array attributes ----------------------------------------------------------------------
 
-    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as numpy's.")
-    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Tuple of dimensions, as numpy's."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy dtype of the data."""
+        return self.data.dtype
 
     def numel(self) -> int:
         """Number of elements (numpy's ``.size``)."""
         return self.data.size
 
-    def size(self, dim=None):
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         """The shape (a tuple), or the length of ``dim``, as PyTorch's ``size()``. (numpy's
         ``.size``, the element count, is ``numel()``.)
 
@@ -307,53 +381,53 @@ class Tensor:
         """The underlying array (shared, not copied); never part of the graph."""
         return self.data
 
-    def item(self):
+    def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape "
                              f"{self.shape}")
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The values as (nested) Python lists of numbers; never part of the graph."""
         return self.data.tolist()
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Jupyter: the repr, plus a picture of the graph when small (needs Graphviz)."""
         from . import viz
 
         return viz.tensor_mimebundle(self)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         """numpy 2's protocol: ``np.array(t)`` copies, ``np.asarray(t)`` shares the memory."""
         if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
             raise ValueError(f"np.asarray(copy=False): a {self.data.dtype} tensor cannot be "
                              f"viewed as {np.dtype(dtype)} without a copy")
         return np.array(self.data, dtype, copy=copy)
 
-    def __len__(self):
+    def __len__(self) -> int:
         """Length of the first dimension (a TypeError for a 0-d tensor)."""
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         """The sub-tensors along the first dimension, each ``self[i]`` (in the graph)."""
         return (self[i] for i in range(len(self)))
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         """Truth of a one-element tensor (more elements: numpy's ValueError)."""
         return bool(self.data)
 
-    def __float__(self):
+    def __float__(self) -> float:
         """``float(t)`` of a one-element tensor."""
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         """``int(t)`` of a one-element tensor (truncated toward zero)."""
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         """A one-element integer tensor used as an index, e.g. ``range(t)`` or ``xs[t]``."""
         if self.data.dtype.kind not in "iub" or self.data.size != 1:
             raise TypeError(f"only integer tensors of one element can be used as an index, got "
@@ -362,7 +436,7 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         """PyTorch's form: ``tensor([...])``, plus dtype, grad_fn or requires_grad if notable."""
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         extras = []
@@ -376,14 +450,15 @@ class Tensor:
 
     # --- numpy interoperability: numpy functions on Tensors call our ops -----------------------
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """``np.exp(t)``, ``np.add(t, 1)``...: the matching op, so gradients flow through."""
         op = NUMPY_DISPATCH.get(ufunc) if method == "__call__" and not kwargs else None
         if op is None:
             return NotImplemented
         return op(*inputs)
 
-    def __array_function__(self, func, types, args, kwargs):
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: Any,
+                           kwargs: Any) -> Any:
         """``np.sum(t)``, ``np.transpose(t)``...: the matching op, with numpy's meaning."""
         op = NUMPY_DISPATCH.get(func)
         if op is None:
@@ -392,69 +467,88 @@ class Tensor:
 
     # --- operators -----------------------------------------------------------------------------
 
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __rtruediv__(self, other): return ops.div(other, self)
-    def __pow__(self, other): return ops.pow(self, other)
-    def __rpow__(self, other): return ops.pow(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.neg(self)
-    def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
-    def __eq__(self, other): return ops.eq(self, other)
-    def __ne__(self, other): return ops.ne(self, other)
-    def __lt__(self, other): return ops.lt(self, other)
-    def __le__(self, other): return ops.le(self, other)
-    def __gt__(self, other): return ops.gt(self, other)
-    def __ge__(self, other): return ops.ge(self, other)
+    def __add__(self, other: TensorLike) -> Tensor: return ops.add(self, other)
+    def __radd__(self, other: TensorLike) -> Tensor: return ops.add(other, self)
+    def __sub__(self, other: TensorLike) -> Tensor: return ops.sub(self, other)
+    def __rsub__(self, other: TensorLike) -> Tensor: return ops.sub(other, self)
+    def __mul__(self, other: TensorLike) -> Tensor: return ops.mul(self, other)
+    def __rmul__(self, other: TensorLike) -> Tensor: return ops.mul(other, self)
+    def __truediv__(self, other: TensorLike) -> Tensor: return ops.div(self, other)
+    def __rtruediv__(self, other: TensorLike) -> Tensor: return ops.div(other, self)
+    def __pow__(self, other: TensorLike) -> Tensor: return ops.pow(self, other)
+    def __rpow__(self, other: TensorLike) -> Tensor: return ops.pow(other, self)
+    def __matmul__(self, other: TensorLike) -> Tensor: return ops.matmul(self, other)
+    def __rmatmul__(self, other: TensorLike) -> Tensor: return ops.matmul(other, self)
+    def __neg__(self) -> Tensor: return ops.neg(self)
+    def __pos__(self) -> Tensor: return self
+    def __abs__(self) -> Tensor: return ops.abs(self)
+    def __getitem__(self, index: Any) -> Tensor: return ops.getitem(self, index)
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]  # elementwise
+        return ops.eq(self, other)
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]  # elementwise
+        return ops.ne(self, other)
+    def __lt__(self, other: TensorLike) -> Tensor: return ops.lt(self, other)
+    def __le__(self, other: TensorLike) -> Tensor: return ops.le(self, other)
+    def __gt__(self, other: TensorLike) -> Tensor: return ops.gt(self, other)
+    def __ge__(self, other: TensorLike) -> Tensor: return ops.ge(self, other)
 
     # --- methods: PyTorch's names with PyTorch's meanings --------------------------------------
     # dim/keepdim as in PyTorch, numpy's axis/keepdims accepted as synonyms. numpy's functions
     # on a Tensor (np.std(t), np.transpose(t)) keep numpy's meaning: they reach the ops through
     # __array_function__, not through these methods.
 
-    def add(self, other): return ops.add(self, other)
-    def sub(self, other): return ops.sub(self, other)
-    def mul(self, other): return ops.mul(self, other)
-    def div(self, other): return ops.div(self, other)
-    def neg(self): return ops.neg(self)
-    def square(self): return ops.square(self)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def sin(self): return ops.sin(self)
-    def cos(self): return ops.cos(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def softplus(self): return ops.softplus(self)
-    def erf(self): return ops.erf(self)
-    def relu(self): return ops.relu(self)
-    def sign(self): return ops.sign(self)
-    def pow(self, exponent): return ops.pow(self, exponent)
-    def maximum(self, other): return ops.maximum(self, other)
-    def minimum(self, other): return ops.minimum(self, other)
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    def add(self, other: TensorLike) -> Tensor: return ops.add(self, other)
+    def sub(self, other: TensorLike) -> Tensor: return ops.sub(self, other)
+    def mul(self, other: TensorLike) -> Tensor: return ops.mul(self, other)
+    def div(self, other: TensorLike) -> Tensor: return ops.div(self, other)
+    def neg(self) -> Tensor: return ops.neg(self)
+    def square(self) -> Tensor: return ops.square(self)
+    def exp(self) -> Tensor: return ops.exp(self)
+    def log(self) -> Tensor: return ops.log(self)
+    def sqrt(self) -> Tensor: return ops.sqrt(self)
+    def abs(self) -> Tensor: return ops.abs(self)
+    def sin(self) -> Tensor: return ops.sin(self)
+    def cos(self) -> Tensor: return ops.cos(self)
+    def tanh(self) -> Tensor: return ops.tanh(self)
+    def sigmoid(self) -> Tensor: return ops.sigmoid(self)
+    def softplus(self) -> Tensor: return ops.softplus(self)
+    def erf(self) -> Tensor: return ops.erf(self)
+    def relu(self) -> Tensor: return ops.relu(self)
+    def sign(self) -> Tensor: return ops.sign(self)
+    def pow(self, exponent: TensorLike) -> Tensor: return ops.pow(self, exponent)
+    def maximum(self, other: TensorLike) -> Tensor: return ops.maximum(self, other)
+    def minimum(self, other: TensorLike) -> Tensor: return ops.minimum(self, other)
+    def clip(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
+        return ops.clip(self, min, max)
     clamp = clip
-    def matmul(self, other): return ops.matmul(self, other)
-    def dot(self, other): return ops.matmul(self, other)
+    def matmul(self, other: TensorLike) -> Tensor: return ops.matmul(self, other)
+    def dot(self, other: TensorLike) -> Tensor: return ops.matmul(self, other)
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def sum(self, axis: Dims = None, keepdims: bool = False, *, dim: Dims = None,
+            keepdim: bool | None = None) -> Tensor:
         """Sum over ``dim`` (all elements when None), as torch.sum; numpy's axis/keepdims too."""
         return ops.sum(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def mean(self, axis: Dims = None, keepdims: bool = False, *, dim: Dims = None,
+             keepdim: bool | None = None) -> Tensor:
         """Mean over ``dim`` (all elements when None), as torch.mean; numpy's axis/keepdims too."""
         return ops.mean(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    @overload
+    def max(self, dim: None = None, keepdim: bool = False, *, axis: None = None,
+            keepdims: bool | None = None) -> Tensor: ...
+    @overload
+    def max(self, dim: Tensor, keepdim: bool = False, *, axis: None = None,
+            keepdims: bool | None = None) -> Tensor: ...
+    @overload
+    def max(self, dim: int, keepdim: bool = False, *, axis: None = None,
+            keepdims: bool | None = None) -> ValuesIndices: ...
+    @overload
+    def max(self, dim: None = None, keepdim: bool = False, *, axis: int,
+            keepdims: bool | None = None) -> ValuesIndices: ...
+
+    def max(self, dim: int | Tensor | None = None, keepdim: bool = False, *,
+            axis: int | None = None, keepdims: bool | None = None) -> Tensor | ValuesIndices:
         """The largest element (0-d); along ``dim`` a named tuple ``(values, indices)``; against
         a Tensor the elementwise larger, as torch.max. Ties: the gradient of ``max(dim)`` goes
         to the returned index (the first), that of ``max()`` is shared, as in PyTorch.
@@ -464,7 +558,21 @@ class Tensor:
         """
         return _extreme(self, "max", *_torch_axis(dim, keepdim, axis, keepdims))
 
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    @overload
+    def min(self, dim: None = None, keepdim: bool = False, *, axis: None = None,
+            keepdims: bool | None = None) -> Tensor: ...
+    @overload
+    def min(self, dim: Tensor, keepdim: bool = False, *, axis: None = None,
+            keepdims: bool | None = None) -> Tensor: ...
+    @overload
+    def min(self, dim: int, keepdim: bool = False, *, axis: None = None,
+            keepdims: bool | None = None) -> ValuesIndices: ...
+    @overload
+    def min(self, dim: None = None, keepdim: bool = False, *, axis: int,
+            keepdims: bool | None = None) -> ValuesIndices: ...
+
+    def min(self, dim: int | Tensor | None = None, keepdim: bool = False, *,
+            axis: int | None = None, keepdims: bool | None = None) -> Tensor | ValuesIndices:
         """The smallest element (0-d); along ``dim`` a named tuple ``(values, indices)``; against
         a Tensor the elementwise smaller, as torch.min (gradients as for ``max``).
 
@@ -473,8 +581,9 @@ class Tensor:
         """
         return _extreme(self, "min", *_torch_axis(dim, keepdim, axis, keepdims))
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None, ddof=None):
+    def var(self, dim: Dims | bool = None, unbiased: bool | None = None,
+            keepdim: bool = False, *, correction: int | None = None, axis: Dims = None,
+            keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
         """Variance over ``dim`` (all elements when None) dividing by N - ``correction``
         (default 1, Bessel's), as torch.var; ``unbiased=False`` or numpy's ``ddof=0`` divide by N.
 
@@ -484,8 +593,9 @@ class Tensor:
         return ops.var(self, *_correction_args("var", dim, unbiased, keepdim, correction, axis,
                                                keepdims, ddof))
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None, ddof=None):
+    def std(self, dim: Dims | bool = None, unbiased: bool | None = None,
+            keepdim: bool = False, *, correction: int | None = None, axis: Dims = None,
+            keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
         """Standard deviation, the square root of ``var`` with the same arguments, as torch.std.
 
         >>> ag.tensor([1.0, 3.0]).std(), ag.tensor([1.0, 3.0]).std(correction=0)
@@ -494,7 +604,7 @@ class Tensor:
         return ops.std(self, *_correction_args("std", dim, unbiased, keepdim, correction, axis,
                                                keepdims, ddof))
 
-    def norm(self, p="fro", dim=None, keepdim=False):
+    def norm(self, p: float | str = "fro", dim: Dims = None, keepdim: bool = False) -> Tensor:
         """The vector ``p``-norm over ``dim`` (all elements when None; ``"fro"`` is p=2; inf, -inf
         and 0 as in PyTorch), as torch.Tensor.norm; ``"nuc"`` (needs an SVD) is not available.
         As in PyTorch, the gradient at a zero norm is 0.
@@ -504,32 +614,35 @@ class Tensor:
         """
         return _norm(self, p, dim, keepdim)
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def logsumexp(self, axis: Dims = None, keepdims: bool = False, *, dim: Dims = None,
+                  keepdim: bool | None = None) -> Tensor:
         """log(sum(exp(self))) over ``dim`` without overflow; unlike torch.logsumexp, ``dim`` may
         be None (all elements)."""
         return ops.logsumexp(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def softmax(self, axis=-1, *, dim=None):
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(self) / sum(exp(self)) along ``dim``; ``dim`` defaults to -1 (PyTorch has no
         default)."""
         return ops.softmax(self, _torch_axis(axis, False, dim, None)[0])
 
-    def log_softmax(self, axis=-1, *, dim=None):
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """log(softmax(self)) along ``dim``, computed stably; ``dim`` defaults to -1 (PyTorch has
         no default)."""
         return ops.log_softmax(self, _torch_axis(axis, False, dim, None)[0])
 
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
         """Index of the largest element (of the flattened tensor when ``dim`` is None), as
         torch.argmax; not differentiable."""
         return ops.argmax(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
         """Index of the smallest element (of the flattened tensor when ``dim`` is None), as
         torch.argmin; not differentiable."""
         return ops.argmin(self, *_torch_axis(axis, keepdims, dim, keepdim))
 
-    def cumsum(self, dim):
+    def cumsum(self, dim: int) -> Tensor:
         """Running sums along ``dim``, as torch.cumsum (integers and bools sum as int64); built
         as a product with a triangular matrix, so O(n^2) in the length of ``dim``.
 
@@ -544,11 +657,13 @@ class Tensor:
 
     # --- shape ---------------------------------------------------------------------------------
 
-    def reshape(self, *shape): return ops.reshape(self, shape_arg(shape))
+    def reshape(self, *shape: int | tuple[int, ...] | list[int]) -> Tensor:
+        return ops.reshape(self, shape_arg(shape))
     view = reshape
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
 
-    def transpose(self, *dims):
+    def transpose(self, *dims: int) -> Tensor:
         """Swap two dims, as torch.transpose (``permute`` reorders them all; ``np.transpose(t)``
         keeps numpy's meaning).
 
@@ -563,7 +678,7 @@ class Tensor:
         except (TypeError, ValueError) as e:
             raise prefixed("transpose", e) from None
 
-    def t(self):
+    def t(self) -> Tensor:
         """The transpose of a matrix; 0-d and 1-d tensors come back as they are, as torch.t.
 
         >>> ag.zeros(2, 3).t().shape
@@ -574,19 +689,29 @@ class Tensor:
                                f"{self.shape}; use transpose(dim0, dim1) or mT")
         return ops.transpose(self)
 
-    def permute(self, *dims): return ops.transpose(self, shape_arg(dims))
-    def swapaxes(self, axis1, axis2): return ops.swapaxes(self, axis1, axis2)
-    T = property(lambda self: ops.transpose(self), doc="The tensor with its axes reversed.")
-    mT = property(lambda self: ops.swapaxes(self, -2, -1), doc="Transpose of the last 2 axes.")
-    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
-    def expand(self, *shape):
+    def permute(self, *dims: int | tuple[int, ...] | list[int]) -> Tensor:
+        return ops.transpose(self, shape_arg(dims))
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor: return ops.swapaxes(self, axis1, axis2)
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed."""
+        return ops.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:
+        """Transpose of the last 2 axes."""
+        return ops.swapaxes(self, -2, -1)
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor: return ops.broadcast_to(self, shape)
+    def expand(self, *shape: int | tuple[int, ...] | list[int]) -> Tensor:
         """torch.Tensor.expand: broadcast_to, where -1 keeps a dimension's size."""
         shape = shape_arg(shape)
         lead = len(shape) - self.ndim
         return ops.broadcast_to(self, tuple(self.shape[i - lead] if n == -1 and i >= lead else n
                                             for i, n in enumerate(shape)))
 
-    def expand_as(self, other):
+    def expand_as(self, other: Tensor) -> Tensor:
         """``expand(other.shape)``, as torch.Tensor.expand_as.
 
         >>> ag.tensor([1.0, 2.0]).expand_as(ag.zeros(3, 2)).shape
@@ -594,7 +719,7 @@ class Tensor:
         """
         return self.expand(other.shape)
 
-    def view_as(self, other):
+    def view_as(self, other: Tensor) -> Tensor:
         """``view(other.shape)``, as torch.Tensor.view_as (like ``view``, it may copy).
 
         >>> ag.zeros(6).view_as(ag.zeros(2, 3)).shape
@@ -602,10 +727,10 @@ class Tensor:
         """
         return self.view(other.shape)
 
-    def squeeze(self, axis=None): return ops.squeeze(self, axis)
-    def unsqueeze(self, axis): return ops.unsqueeze(self, axis)
+    def squeeze(self, axis: Dims = None) -> Tensor: return ops.squeeze(self, axis)
+    def unsqueeze(self, axis: int | tuple[int, ...]) -> Tensor: return ops.unsqueeze(self, axis)
 
-    def contiguous(self):
+    def contiguous(self) -> Tensor:
         """Self when its memory is C-contiguous, else a C-contiguous copy, as in PyTorch.
 
         >>> x = ag.zeros(2, 3)
@@ -616,7 +741,7 @@ class Tensor:
             return self
         return ops.getitem(self, np.arange(len(self)))  # a gather allocates in C order
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes: int | tuple[int, ...] | list[int]) -> Tensor:
         """Tile the tensor ``sizes[i]`` times along dim i (leading sizes add dims), as
         torch.Tensor.repeat (numpy's ``np.repeat`` repeats elements instead).
 
@@ -632,7 +757,7 @@ class Tensor:
         tiled = ops.broadcast_to(spaced, tuple(n for r, s in zip(sizes, shape) for n in (r, s)))
         return ops.reshape(tiled, tuple(r * s for r, s in zip(sizes, shape)))
 
-    def flip(self, *dims):
+    def flip(self, *dims: int | tuple[int, ...] | list[int]) -> Tensor:
         """Reverse the order of the elements along each of ``dims``, as torch.flip.
 
         >>> ag.tensor([1.0, 2.0, 3.0]).flip(0)
@@ -643,7 +768,8 @@ class Tensor:
             index[d] = slice(None, None, -1)
         return ops.getitem(self, tuple(index))
 
-    def roll(self, shifts, dims=None):
+    def roll(self, shifts: int | tuple[int, ...] | list[int],
+             dims: int | tuple[int, ...] | list[int] | None = None) -> Tensor:
         """Shift elements ``shifts`` places along ``dims``, wrapping around (the flattened tensor
         when ``dims`` is None), as torch.roll.
 
@@ -653,17 +779,18 @@ class Tensor:
         if dims is None:
             return ops.reshape(ops.flatten(self).roll(shifts, 0), self.shape)
         dims = _dims_arg((dims,), self, "roll")
-        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
-        if len(shifts) != len(dims):
-            raise RuntimeError(f"roll: got {len(shifts)} shifts for {len(dims)} dims")
+        steps = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        if len(steps) != len(dims):
+            raise RuntimeError(f"roll: got {len(steps)} shifts for {len(dims)} dims")
         out = self
-        for s, d in zip(shifts, dims):
-            index = [slice(None)] * self.ndim
+        for s, d in zip(steps, dims):
+            index: list[Any] = [slice(None)] * self.ndim
             index[d] = (np.arange(self.shape[d]) - s) % builtins.max(self.shape[d], 1)
             out = ops.getitem(out, tuple(index))
         return out
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections: int | tuple[int, ...] | list[int],
+              dim: int = 0) -> tuple[Tensor, ...]:
         """Views of consecutive pieces along ``dim``: of ``split_size`` each (the last may be
         smaller), or of the listed sizes, as torch.split (numpy's split counts pieces).
 
@@ -686,7 +813,7 @@ class Tensor:
         return tuple(ops.getitem(self, (slice(None),) * d + (slice(a, b),))
                      for a, b in zip(starts[:-1], starts[1:]))
 
-    def chunk(self, chunks, dim=0):
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """At most ``chunks`` views along ``dim``, each of ceil(n / chunks) elements but the
         last, as torch.chunk (so there may be fewer than ``chunks``).
 
@@ -698,7 +825,7 @@ class Tensor:
         n = self.shape[axis_index(dim, self.ndim, "chunk", self.shape)]
         return self.split(-(-n // chunks), dim)
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask: TensorLike, value: TensorLike) -> Tensor:
         """``value`` where the bool ``mask`` (broadcast) is True, else self, as
         torch.masked_fill; a 0-d Tensor ``value`` gets the gradient of the filled places.
 
@@ -715,7 +842,7 @@ class Tensor:
             value = value.astype(self.dtype)  # the result keeps self's dtype, as in PyTorch
         return ops.where(mask, value, self)
 
-    def masked_fill_(self, mask, value):
+    def masked_fill_(self, mask: TensorLike, value: TensorLike) -> Tensor:
         """``masked_fill`` written into this tensor, with the rules of the other in-place ops.
 
         >>> x = ag.tensor([1.0, -2.0, 3.0])
@@ -726,7 +853,7 @@ class Tensor:
 
     # --- indexing along a dim ------------------------------------------------------------------
 
-    def gather(self, dim, index):
+    def gather(self, dim: int, index: TensorLike) -> Tensor:
         """Values along ``dim`` at ``index`` (int64, self's ndim), as torch.Tensor.gather.
 
         >>> ag.tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, ag.tensor([[1], [0]]))
@@ -735,7 +862,7 @@ class Tensor:
         """
         return ops.gather(self, dim, index)
 
-    def scatter_add(self, dim, index, src):
+    def scatter_add(self, dim: int, index: TensorLike, src: TensorLike) -> Tensor:
         """A copy with ``src`` added at ``index`` along ``dim`` (repeats add up), as
         torch.Tensor.scatter_add.
 
@@ -744,7 +871,7 @@ class Tensor:
         """
         return ops.scatter_add(self, dim, index, src)
 
-    def scatter_add_(self, dim, index, src):
+    def scatter_add_(self, dim: int, index: TensorLike, src: TensorLike) -> Tensor:
         """``scatter_add`` written into this tensor, with the rules of the other in-place ops.
 
         >>> counts = ag.zeros(3)
@@ -753,7 +880,7 @@ class Tensor:
         """
         return self._inplace("scatter_add_", lambda t: ops.scatter_add(t, dim, index, src), src)
 
-    def index_select(self, dim, index):
+    def index_select(self, dim: int, index: TensorLike) -> Tensor:
         """The slices along ``dim`` at the positions in the 1-D ``index``, as
         torch.Tensor.index_select.
 
@@ -762,7 +889,7 @@ class Tensor:
         """
         return ops.index_select(self, dim, index)
 
-    def masked_select(self, mask):
+    def masked_select(self, mask: TensorLike) -> Tensor:
         """The elements where the bool ``mask`` (broadcast) is True, 1-D, as
         torch.Tensor.masked_select.
 
@@ -771,7 +898,7 @@ class Tensor:
         """
         return ops.masked_select(self, mask)
 
-    def nonzero(self):
+    def nonzero(self) -> Tensor:
         """The indices of the nonzero elements, an int64 tensor (count, ndim), as
         torch.Tensor.nonzero (``as_tuple`` is not available).
 
@@ -781,7 +908,8 @@ class Tensor:
         """
         return ops.nonzero(self)
 
-    def sort(self, dim=-1, descending=False, stable=False):
+    def sort(self, dim: int = -1, descending: bool = False,
+             stable: bool = False) -> ValuesIndices:
         """A named tuple ``(values, indices)``: self sorted along ``dim``, as torch.sort (the
         sort is always stable); the gradient of the values goes to where each came from.
 
@@ -790,7 +918,8 @@ class Tensor:
         """
         return ops.indexing.sort(self, dim, descending, stable)
 
-    def topk(self, k, dim=-1, largest=True, sorted=True):
+    def topk(self, k: int, dim: int = -1, largest: bool = True,
+             sorted: bool = True) -> ValuesIndices:
         """A named tuple ``(values, indices)`` of the ``k`` largest (``largest=False``:
         smallest) elements along ``dim``, as torch.topk; always in sorted order.
 
@@ -801,7 +930,8 @@ class Tensor:
 
     # --- comparisons that answer with a Python bool --------------------------------------------
 
-    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    def allclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
         """Whether |self - other| <= atol + rtol |other| everywhere (broadcast), as
         torch.allclose; both must be Tensors of one dtype.
 
@@ -811,7 +941,7 @@ class Tensor:
         _check_same_dtype(self, other, "allclose")
         return builtins.bool(np.allclose(self.data, other.data, rtol, atol, equal_nan))
 
-    def equal(self, other) -> bool:
+    def equal(self, other: Tensor) -> bool:
         """Whether ``other`` has the same shape and elements (NaN equals nothing), as
         torch.equal.
 
@@ -823,9 +953,10 @@ class Tensor:
 
     # --- dtype and device ----------------------------------------------------------------------
 
-    def astype(self, dtype): return ops.astype(self, dtype)
+    def astype(self, dtype: npt.DTypeLike) -> Tensor: return ops.astype(self, dtype)
 
-    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    def to(self, *args: Tensor | str | npt.DTypeLike, dtype: npt.DTypeLike | None = None,
+           device: str | None = None, copy: bool = False, non_blocking: bool = False) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other)``: self when nothing
         changes (unless ``copy``), else a converted copy, as torch.Tensor.to. The only device
         is the CPU: any other is a RuntimeError; ``non_blocking`` has no effect.
@@ -850,7 +981,7 @@ class Tensor:
             return ops.clone(self) if copy else self
         return ops.astype(self, dtype)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """Self: autograd_lite's tensors are always on the CPU.
 
         >>> x = ag.zeros(2)
@@ -859,14 +990,16 @@ class Tensor:
         """
         return self
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: int | str | None = None, non_blocking: bool = False) -> None:
         """Always a RuntimeError: autograd_lite runs on the CPU only."""
         check_device("cuda" if device is None else f"cuda:{device}", "cuda")
 
-    device = property(lambda self: "cpu",
-                      doc='Always "cpu" (a string, where PyTorch has a torch.device).')
+    @property
+    def device(self) -> str:
+        """Always "cpu" (a string, where PyTorch has a torch.device)."""
+        return "cpu"
 
-    def type(self, dtype=None):
+    def type(self, dtype: npt.DTypeLike | str | None = None) -> str | Tensor:
         """PyTorch's type name (``"torch.FloatTensor"`` for float32, ...), or with ``dtype`` (a
         dtype or such a name) the tensor converted, self if it already is, as torch.Tensor.type.
 
@@ -886,23 +1019,23 @@ class Tensor:
             dtype = names[dtype]
         return self.to(dtype=dtype)
 
-    def float(self):
+    def float(self) -> Tensor:
         """``to(float32)``: self if already float32, as torch.Tensor.float."""
         return self.to(np.float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         """``to(float64)``: self if already float64, as torch.Tensor.double."""
         return self.to(np.float64)
 
-    def long(self):
+    def long(self) -> Tensor:
         """``to(int64)``: self if already int64 (no gradient flows), as torch.Tensor.long."""
         return self.to(np.int64)
 
-    def int(self):
+    def int(self) -> Tensor:
         """``to(int32)``: self if already int32 (no gradient flows), as torch.Tensor.int."""
         return self.to(np.int32)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         """``to(bool)``: self if already bool (no gradient flows), as torch.Tensor.bool.
 
         >>> ag.tensor([0.0, 2.0]).bool()
@@ -912,7 +1045,9 @@ class Tensor:
 
     # --- new tensors with this one's dtype -----------------------------------------------------
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size: builtins.int | tuple[builtins.int, ...]
+                  | list[builtins.int], dtype: npt.DTypeLike | None = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
         """Zeros of ``size`` with this tensor's dtype unless given, as torch.Tensor.new_zeros.
 
         >>> ag.tensor([1], dtype=np.int32).new_zeros(2)
@@ -920,7 +1055,9 @@ class Tensor:
         """
         return self.new_full(shape_arg(size), 0, dtype=dtype, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size: builtins.int | tuple[builtins.int, ...]
+                  | list[builtins.int], dtype: npt.DTypeLike | None = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
         """Ones of ``size`` with this tensor's dtype unless given, as torch.Tensor.new_ones.
 
         >>> ag.tensor([1.0]).new_ones(2, 1).shape
@@ -928,7 +1065,9 @@ class Tensor:
         """
         return self.new_full(shape_arg(size), 1, dtype=dtype, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+    def new_full(self, size: builtins.int | tuple[builtins.int, ...] | list[builtins.int],
+                 fill_value: builtins.float, *, dtype: npt.DTypeLike | None = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
         """``fill_value`` in ``size`` with this tensor's dtype unless given, as
         torch.Tensor.new_full.
 
@@ -940,7 +1079,8 @@ class Tensor:
         return full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
                     requires_grad=requires_grad)
 
-    def new_tensor(self, data, *, dtype=None, requires_grad=False):
+    def new_tensor(self, data: TensorLike, *, dtype: npt.DTypeLike | None = None,
+                   requires_grad: builtins.bool = False) -> Tensor:
         """A new leaf from ``data`` (copied) with this tensor's dtype unless given, as
         torch.Tensor.new_tensor.
 
@@ -954,14 +1094,15 @@ class Tensor:
 _new = object.__new__
 
 
-def as_array(x) -> np.ndarray:
+def as_array(x: TensorLike) -> np.ndarray:
     """The array behind a Tensor, or ``np.asarray`` of anything else (lists, numbers, arrays)."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
-NAMED_DATA = {}  # id(array) -> (weak reference to the array, the name of a tensor holding it)
+# id(array) -> (weak reference to the array, the name of a tensor holding it)
+NAMED_DATA: dict[int, tuple[weakref.ref[np.ndarray], str | None]] = {}
 
 
-def name_of_array(array) -> str | None:
+def name_of_array(array: np.ndarray) -> str | None:
     """The name given to a tensor whose data is ``array`` (kept while the array lives)."""
     entry = NAMED_DATA.get(id(array))
     return entry[1] if entry is not None and entry[0]() is array else None
@@ -970,10 +1111,10 @@ def name_of_array(array) -> str | None:
 class RemovableHandle:
     """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks: list[Any], hook: Any) -> None:  # a hook of any kind, its list
         self._hooks, self._hook = hooks, hook
 
-    def remove(self):
+    def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
@@ -983,17 +1124,19 @@ def _torch_axis(axis, keepdims, dim, keepdim):
     return (axis if dim is None else dim), (keepdims if keepdim is None else keepdim)
 
 
-def shape_arg(shape):
+def shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept both ``t.reshape(2, 3)`` and ``t.reshape((2, 3))``."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
-def _dims_arg(dims, x, name):
+def _dims_arg(dims: tuple[Any, ...], x: Tensor, name: str) -> tuple[int, ...]:
     """``flip(0, 1)``, ``flip((0, 1))`` or ``flip(0)`` as non-negative dims of ``x``."""
     return tuple(axis_index(d, x.ndim, name, x.shape) for d in shape_arg(dims))
 
 
-_RESULTS = {name: collections.namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
+# namedtuple classes made at run time; to a type checker, ValuesIndices
+_RESULTS: dict[str, Callable[..., Any]] = {
+    name: collections.namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
 
 
 def _extreme(x, name, dim, keepdim):
@@ -1060,7 +1203,7 @@ def _check_same_dtype(x, other, name):
                            f"{other.dtype}")
 
 
-def check_device(device, op_name):
+def check_device(device: object, op_name: str) -> None:
     """Accept the CPU (``"cpu"``, ``"cpu:0"``); any other device is an error naming it."""
     if not isinstance(device, str):
         raise TypeError(f"{op_name}: expected a device such as 'cpu', got {device!r}")

@@ -50,6 +50,7 @@ import os
 import sys
 import types
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -156,7 +157,7 @@ class Compiled:
 def _guard_key(args):
     """What a program is specialised to, besides the state it checks itself: grad mode and the
     inputs' kinds, shapes and dtypes (Python scalars by value)."""
-    key = [grad_mode.enabled]
+    key: list[object] = [grad_mode.enabled]
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             if a._requires_grad:
@@ -178,11 +179,33 @@ def _guard_key(args):
 
 
 class _Program:
-    """A recorded call: the generated function, what it returns, and the state it assumes."""
+    """A recorded call: its steps and their source, what it returns, and the state it assumes.
 
-    def __init__(self, source, constants, array_args, template, modules, leaves):
-        self.source, self.constants = source, constants
-        self.function = _compiled(source, constants)
+    The first replay runs the steps one by one; the second compiles the source into a function,
+    which later replays run. Compiling costs about 10 us a line, so a 10^5-op program would pay
+    seconds before its first replay, and one traced for a single call never pays it."""
+
+    def __init__(self, source, constants, steps, inputs, outputs, array_args, template,
+                 modules, leaves):
+        self.source, self.constants, self.inputs = source, constants, inputs
+        fixed: dict[int, Any] = {}  # the values the steps read that the program does not make
+        self.fixed: dict[int, Any] | None = fixed  # by number; None once compiled
+
+        def key(slot):  # a name (str), or the number a fixed value is kept under
+            named, value = slot
+            if named:
+                return value
+            fixed[len(fixed)] = value
+            return len(fixed) - 1
+
+        # (function, args, kwargs or None, output name); None once compiled
+        self.steps: list[tuple[Any, tuple[Any, ...], dict[str, Any] | None, Any]] | None = [
+            (fn, tuple(map(key, args)),
+             {name: key(slot) for name, slot in kwargs.items()} or None, out)
+            for fn, args, kwargs, out in steps]
+        self.outputs = [key(slot) for slot in outputs]
+        self.function = None  # compiled on the second replay
+        self.replays = 0
         self.array_args, self.template = array_args, template
         self.modules = modules  # (module, its training flag when traced)
         self.leaves = leaves    # (registry dict, name, tensor, its array when traced)
@@ -201,11 +224,34 @@ class _Program:
     def run(self, args, function=None):
         arrays = [a.data if isinstance(a, Tensor) else a for i, a in enumerate(args)
                   if i in self.array_args]
+        self.replays += 1
+        if function is None and self.function is None and self.replays > 1:
+            self.function = _compiled(self.source, self.constants)
+            self.steps = self.fixed = None  # only the first replay ran them
+        function = function or self.function
         try:
-            values = (function or self.function)(*arrays)
+            values = self._interpret(arrays) if function is None else function(*arrays)
         except Exception as e:
             raise self._located(e) from None
         return _rebuild(self.template, iter(values))
+
+    def _interpret(self, arrays):
+        """What the generated function computes, step by step: the values of ``outputs``."""
+        assert self.steps is not None and self.fixed is not None  # only before compiling
+        slots = {**self.fixed, **dict(zip(self.inputs, arrays))}
+        get = slots.__getitem__
+        for at, (fn, args, kwargs, out) in enumerate(self.steps):
+            try:
+                if kwargs is None:
+                    value = fn(*map(get, args))
+                else:
+                    value = fn(*map(get, args), **{k: get(v) for k, v in kwargs.items()})
+            except Exception:
+                self.failed_at = at
+                raise
+            if out is not None:
+                slots[out] = value
+        return tuple(map(get, self.outputs))
 
     def _located(self, e):
         """The error, saying which line of the program raised it (the op, and the user's line
@@ -213,8 +259,11 @@ class _Program:
         tb = e.__traceback__
         lineno = None
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == "<string>":
+            code = tb.tb_frame.f_code
+            if code.co_filename == "<string>":
                 lineno = tb.tb_lineno
+            elif code is _Program._interpret.__code__:
+                lineno = self.failed_at + 2  # the steps are the lines after the def line
             tb = tb.tb_next
         if lineno is None:
             return e
@@ -223,7 +272,8 @@ class _Program:
 
     def run_keeping_values(self, args):
         """``run``, and a copy of each line's value as it is made (for ``check``)."""
-        seen, made = [], []  # the values, and the lines that made them
+        seen: list[np.ndarray] = []  # the values,
+        made: list[str] = []         # and the lines that made them
         lines = self.source.splitlines()
         kept = [lines[0].replace("*, k):", "*, k, seen):")]
         for line in lines[1:]:
@@ -238,7 +288,7 @@ class _Program:
 
 def _compiled(source, constants):
     """The function a program's source defines, bound to its constants."""
-    namespace = {"np": np}
+    namespace: dict[str, Any] = {"np": np}
     exec(source, namespace)  # our own generated code
     (function,) = (v for k, v in namespace.items() if k != "np" and not k.startswith("__"))
     return functools.partial(function, k=constants)
@@ -362,10 +412,12 @@ def _trace(fn, args, keep_values=False):
             array_args.append(i)
     with tracer.installed():
         result = fn(*args)
-    outputs = []
+    outputs: list[tuple[str, tuple[bool, Any]]] = []  # (ref, slot) of each Tensor returned
     template = _template(result, outputs, tracer)
-    source, constants = tracer.source(fn.__name__, [names[i] for i in array_args], outputs)
-    program = _Program(source, constants, set(array_args), template,
+    inputs = [names[i] for i in array_args]
+    source, constants = tracer.source(fn.__name__, inputs, [ref for ref, _ in outputs])
+    program = _Program(source, constants, tracer.steps, inputs, [slot for _, slot in outputs],
+                       set(array_args), template,
                        [(m, m.training) for m in tracer.modules.values()], tracer.leaves())
     return (result, program, tracer.values) if keep_values else (result, program)
 
@@ -382,10 +434,10 @@ def _argument_names(fn, count):
 
 
 def _template(value, outputs, tracer):
-    """The result's shape with each Tensor replaced by a marker, its array's name appended to
-    ``outputs``; a Python number or array result would be frozen, so it is refused."""
+    """The result's shape with each Tensor replaced by a marker, its array's reference and slot
+    appended to ``outputs``; a Python number or array result would be frozen, so it is refused."""
     if isinstance(value, Tensor):
-        outputs.append(tracer.ref(value.data))
+        outputs.append(tracer.arg(value.data))
         return _TENSOR
     if isinstance(value, (tuple, list)):
         return type(value)(_template(v, outputs, tracer) for v in value)
@@ -402,8 +454,10 @@ class _Tracer:
     """Records the arrays a traced call makes, as lines of the program."""
 
     def __init__(self, keep_values=False):
-        self.values = [] if keep_values else None  # (line, a copy of its value), for check
+        # (line, a copy of its value), for check
+        self.values: list[tuple[str, np.ndarray]] | None = [] if keep_values else None
         self.lines = []       # the program's body
+        self.steps = []       # each line as (function, args, kwargs, output name), for _interpret
         self.names = {}       # id(array) -> its name in the program
         self.arrays = []      # every named array, kept alive so that ids stay unique
         self.inputs = []      # the input arrays
@@ -458,6 +512,15 @@ class _Tracer:
             return self.constant(value, self._leaf_name(lambda t: t is value) + "_tensor")
         return self.constant(value, getattr(value, "__name__", type(value).__name__.lower()))
 
+    def arg(self, value):
+        """How the program reads a value: its source text (``ref``), and its slot for
+        ``_Program._interpret``: (True, its name) for a value the program makes or takes in,
+        else (False, the value itself)."""
+        name = self.names.get(id(value))
+        if name is not None:
+            return name, (True, name)
+        return self.ref(value), (False, value)
+
     def _array_hint(self, array):
         return self._leaf_name(lambda t: t.data is array)
 
@@ -489,12 +552,20 @@ class _Tracer:
                     "converted inside)")
 
     def emit(self, fn, hint, args, kwargs, out, comment=""):
-        """Add ``out = fn(*args, **kwargs)`` to the program (``out`` None: a call only)."""
-        call = ", ".join([*(self.ref(a) for a in args),
-                          *(f"{k}={self.ref(v)}" for k, v in kwargs.items())])
-        line = f"{self.constant(fn, hint)}({call})"
+        """Add ``out = fn(*args, **kwargs)`` to the program (``out`` None: a call only): a line of
+        source, and the same as a step for ``_Program._interpret``."""
+        texts, arg_slots, kwarg_slots = [], [], {}
+        for a in args:
+            text, slot = self.arg(a)
+            texts.append(text)
+            arg_slots.append(slot)
+        for key, v in kwargs.items():
+            text, kwarg_slots[key] = self.arg(v)
+            texts.append(f"{key}={text}")
+        line = f"{self.constant(fn, hint)}({', '.join(texts)})"
+        name = None if out is None else self.fresh(hint)
+        self.steps.append((fn, arg_slots, kwarg_slots, name))
         if out is not None:
-            name = self.fresh(hint)
             self.names[id(out)] = name
             self.arrays.append(out)
             line = f"{name} = {line}"
@@ -554,6 +625,7 @@ def _add_gradients(a, b):
     return total if type(total) is np.ndarray else np.asarray(total)
 
 
+@functools.lru_cache(maxsize=4096)  # called for every line, with a few distinct hints
 def _identifier(text):
     """``text`` as a Python name: other characters become ``_``; a keyword gets one appended."""
     name = "".join(c if c.isalnum() else "_" for c in str(text)).strip("_") or "value"
@@ -691,6 +763,10 @@ def _recording_accumulate(tracer, accumulate):
     def recorded(leaf, g, create_graph, fresh=False):
         if getattr(leaf, "_hooks", None):
             raise CompileError("compile: a hook on a leaf tensor is not supported")
+        if getattr(leaf, "_post_accumulate_grad_hooks", None):
+            raise CompileError("compile: a post-accumulate-grad hook on a leaf tensor (e.g. "
+                               "DistributedDataParallel's gradient averaging) is not supported; "
+                               "run this step eagerly")
         tracer.receive(leaf, g)
         accumulate(leaf, g, create_graph, fresh)
         tracer.emit(accumulate, "accumulate_grad", (leaf, g, create_graph, fresh), {}, None)

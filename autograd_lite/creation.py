@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ._tensor import Tensor, shape_arg
 from .dtypes import get_default_dtype
 from .errors import named
 from .ops.registry import as_operand, check_dtype, to_array
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ._tensor import TensorLike
+
+    # a shape: ``zeros(2, 3)`` or ``zeros((2, 3))``
+    ShapeArgs: TypeAlias = "int | tuple[int, ...] | list[int]"
+    # a seed (a non-negative int), a numpy Generator, or None for the default one
+    SeedLike: TypeAlias = "int | np.random.Generator | None"
+
 _default = np.random.default_rng()  # reseeded in place by manual_seed, so every holder follows
 
 
-def _dtype(dtype, name, default=None):
+@overload
+def _dtype(dtype: npt.DTypeLike | None, name: str, default: np.dtype) -> np.dtype: ...
+@overload
+def _dtype(dtype: npt.DTypeLike | None, name: str, default: None = None) -> np.dtype | None: ...
+
+
+def _dtype(dtype: npt.DTypeLike | None, name: str,
+           default: np.dtype | None = None) -> np.dtype | None:
     """``dtype`` as a checked numpy dtype; ``default`` when it is None."""
     if dtype is None:
         return default
@@ -23,7 +42,7 @@ def _dtype(dtype, name, default=None):
     return dtype
 
 
-def random_generator(seed, name: str, *, seeds: bool = True) -> np.random.Generator:
+def random_generator(seed: SeedLike, name: str, *, seeds: bool = True) -> np.random.Generator:
     """The generator a random draw uses: ``seed`` itself if it is a numpy Generator, a new one
     seeded with it if it is a non-negative int (unless ``seeds=False``: a ``generator=``
     argument, as PyTorch's, takes a Generator only), the default one (``manual_seed``) if None.
@@ -43,7 +62,7 @@ def random_generator(seed, name: str, *, seeds: bool = True) -> np.random.Genera
                         f"{type(seed).__name__} {seed!r}")
     if seed < 0:
         raise ValueError(f"{name}: a seed must be non-negative, got {seed}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(int(seed))
 
 
 @named
@@ -59,7 +78,8 @@ def default_generator() -> np.random.Generator:
     return _default
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: TensorLike, dtype: npt.DTypeLike | None = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, a number, an array or a Tensor).
 
     Python floats become the default dtype (``ag.get_default_dtype()``, float32 unless set)
@@ -81,25 +101,28 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def _filled(shape, value, dtype, requires_grad):
+def _filled(shape: tuple[Any, ...], value: Any, dtype: np.dtype, requires_grad: bool) -> Tensor:
     shape = shape_arg(shape)
     return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
 
 
 @named
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None,
+          requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _filled(shape, 0, _dtype(dtype, "zeros", get_default_dtype()), requires_grad)
 
 
 @named
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
     return _filled(shape, 1, _dtype(dtype, "ones", get_default_dtype()), requires_grad)
 
 
 @named
-def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(shape: ShapeArgs, fill_value: float, dtype: npt.DTypeLike | None = None,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (of the default dtype unless given)."""
     dtype = _dtype(dtype, "full", get_default_dtype())
     fill = as_operand(fill_value, "full")
@@ -109,7 +132,8 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 @named
-def full_like(input, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(input: TensorLike, fill_value: float, dtype: npt.DTypeLike | None = None,
+              requires_grad: bool = False) -> Tensor:
     """``fill_value`` in the shape (and, unless ``dtype`` is given, the dtype) of ``input``.
 
     >>> full_like(ag.zeros(2), 7.0)
@@ -123,26 +147,30 @@ def full_like(input, fill_value, dtype=None, requires_grad: bool = False) -> Ten
 
 
 @named
-def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: TensorLike, dtype: npt.DTypeLike | None = None,
+               requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and, by default, dtype) of ``t``."""
     return full_like(t, 0, dtype, requires_grad)
 
 
 @named
-def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: TensorLike, dtype: npt.DTypeLike | None = None,
+              requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and, by default, dtype) of ``t``."""
     return full_like(t, 1, dtype, requires_grad)
 
 
 @named
-def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None,
+          requires_grad: bool = False) -> Tensor:
     """A tensor whose values are whatever the memory held (as torch.empty: fill it before use)."""
     dtype = _dtype(dtype, "empty", get_default_dtype())
     return Tensor(np.empty(shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 @named
-def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype: npt.DTypeLike | None = None,
+        requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m = n by default).
 
     >>> eye(2)
@@ -155,7 +183,8 @@ def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False
 
 
 @named
-def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, *, dtype: npt.DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included.
 
     >>> linspace(0, 1, 5)
@@ -168,7 +197,8 @@ def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False)
 
 
 @named
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None,
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *,
+             dtype: npt.DTypeLike | None = None,
              requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``.
 
@@ -182,8 +212,9 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None,
 
 
 @named
-def randint(*args, size=None, generator: np.random.Generator | None = None,
-            dtype=np.int64, requires_grad: bool = False) -> Tensor:
+def randint(*args: Any, size: tuple[int, ...] | None = None,  # (high, size), (low, high, size)
+            generator: np.random.Generator | None = None,
+            dtype: npt.DTypeLike = np.int64, requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
     ``randint(low, high, size)``, as torch.randint (``size`` a tuple).
 
@@ -194,18 +225,19 @@ def randint(*args, size=None, generator: np.random.Generator | None = None,
         args = (*args, size)
     if len(args) not in (2, 3):
         raise TypeError(f"randint: expected (high, size) or (low, high, size), got {args!r}")
-    low, high, size = (0, *args) if len(args) == 2 else args
+    low, high, shape = (0, *args) if len(args) == 2 else args
     low, high = _count(low, "randint", "low", minimum=None), _count(high, "randint", "high",
                                                                       minimum=None)
     if high <= low:
         raise ValueError(f"randint: high must be above low, got low={low}, high={high}")
     gen = random_generator(generator, "randint", seeds=False)
-    return Tensor(gen.integers(low, high, shape_arg(tuple(size))).astype(
+    return Tensor(gen.integers(low, high, shape_arg(tuple(shape))).astype(
         _dtype(dtype, "randint")), requires_grad=requires_grad)
 
 
 @named
-def randperm(n: int, *, generator: np.random.Generator | None = None, dtype=np.int64,
+def randperm(n: int, *, generator: np.random.Generator | None = None,
+             dtype: npt.DTypeLike = np.int64,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of 0..n-1.
 
@@ -227,7 +259,8 @@ def _count(value, name: str, what: str, minimum: int | None = 0) -> int:
 
 
 @named
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start: float, stop: float | None = None, step: float = 1,
+           dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, stop), as numpy.arange (float arguments give the
     default dtype, float32 unless set)."""
     bounds = [as_operand(b, "arange") for b in (start, stop, step) if b is not None]
@@ -242,23 +275,23 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
 
 
 @named
-def randn(*shape, dtype=None, requires_grad: bool = False,
+def randn(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples; seed with ``manual_seed`` or pass a numpy ``generator``."""
-    shape = shape_arg(shape)
+    size = shape_arg(shape)
     gen = random_generator(generator, "randn", seeds=False)
-    return Tensor(gen.standard_normal(shape).astype(_dtype(dtype, "randn", get_default_dtype())),
+    return Tensor(gen.standard_normal(size).astype(_dtype(dtype, "randn", get_default_dtype())),
                   requires_grad=requires_grad)
 
 
 @named
-def rand(*shape, dtype=None, requires_grad: bool = False,
+def rand(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1); seed with ``manual_seed`` or pass a numpy ``generator``."""
-    shape = shape_arg(shape)
+    size = shape_arg(shape)
     gen = random_generator(generator, "rand", seeds=False)
     dtype = _dtype(dtype, "rand", get_default_dtype())
-    return Tensor(gen.random(shape).astype(dtype), requires_grad=requires_grad)
+    return Tensor(gen.random(size).astype(dtype), requires_grad=requires_grad)
 
 
 @named

@@ -1,6 +1,6 @@
 """Feeding data to a training loop: datasets, batches, and train/validation/test splits.
 
-``DataLoader`` covers the three regimes of gradient descent with one argument::
+``DataLoader`` covers the three regimes of gradient descent with one argument:
 
     loader = DataLoader(TensorDataset(X, y), batch_size=None)   # full batch: batch GD
     loader = DataLoader(TensorDataset(X, y), batch_size=1)      # one sample: SGD
@@ -21,12 +21,18 @@ import itertools
 import math
 import numbers
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._tensor import Tensor, as_array
 from .creation import random_generator
 from .ops.registry import check_dtype, to_array
+
+if TYPE_CHECKING:
+    from ._tensor import TensorLike
+    from .creation import SeedLike
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
            "train_val_test_split"]
@@ -46,10 +52,10 @@ class Dataset:
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
-    def __add__(self, other) -> ConcatDataset:
+    def __add__(self, other: Dataset) -> ConcatDataset:
         """``a + b``: the samples of ``a``, then those of ``b`` (a ConcatDataset)."""
         return ConcatDataset([self, other])
 
@@ -66,7 +72,7 @@ class TensorDataset(Dataset):
     (5, tensor(0))
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: TensorLike) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor or array")
         arrays = []
@@ -96,10 +102,10 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def __getitem__(self, index) -> tuple[Tensor, ...]:
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         """Row ``index`` of every tensor; an index array or slice gives a whole batch."""
         n = len(self)
-        if isinstance(index, numbers.Integral) and not -n <= index < n:
+        if isinstance(index, numbers.Integral) and not -n <= index < n:  # type: ignore[operator]  # numbers' ABCs declare no comparisons (mypy#3186)
             raise IndexError(f"TensorDataset: index {index} is out of range for {n} samples")
         try:
             return tuple(Tensor(np.asarray(a[index])) for a in self.arrays)
@@ -116,11 +122,11 @@ class Subset(Dataset):
     (2, (tensor(40),))
     """
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         if isinstance(index, list):
             return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
@@ -137,7 +143,7 @@ class ConcatDataset(Dataset):
     (5, (tensor(1.),))
     """
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
@@ -146,12 +152,12 @@ class ConcatDataset(Dataset):
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         n = len(self)
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise TypeError(f"ConcatDataset: an index must be an int, got {index!r}")
         if index < 0:
-            if -index > n:  # PyTorch's error for this one
+            if -index > n:  # type: ignore[operator]  # (numbers' ABCs: mypy#3186) PyTorch's error
                 raise ValueError(f"ConcatDataset: absolute value of index should not exceed "
                                  f"dataset length ({index} for {n} samples)")
             index += n
@@ -162,7 +168,8 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def random_split(dataset, lengths, generator: np.random.Generator | None = None) -> list[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence[float],
+                 generator: np.random.Generator | None = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random Subsets of the given ``lengths``.
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1: each gets
@@ -227,6 +234,9 @@ class DataLoader:
         seed: seeds the numpy Generator that draws the permutations (an int, a Generator, or
             None for fresh entropy). Each iteration draws the next permutation, so epochs
             differ, and the same seed repeats the same sequence of epochs.
+        sampler: an iterable of dataset indices with a length (such as
+            ``distributed.DistributedSampler``), read anew each epoch, in place of ``shuffle``
+            (as in PyTorch, giving both is an error).
 
     Batches stack the samples along a new first axis and keep their dtypes (integer labels
     stay int64, float32 data stays float32; Python floats become float32, as in
@@ -241,8 +251,8 @@ class DataLoader:
     [(32, 2), (18, 2)]
     """
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed=None):
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False,
+                 drop_last: bool = False, seed: SeedLike = None, sampler=None) -> None:
         if isinstance(dataset, (tuple, list, np.ndarray, Tensor)):
             raise TypeError(f"DataLoader expects a Dataset, got a {type(dataset).__name__}; wrap "
                             "arrays as DataLoader(TensorDataset(X, y), ...)")
@@ -263,6 +273,13 @@ class DataLoader:
                                 f"{type(value).__name__} {value!r}")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty (len 0); there is nothing to load")
+        if sampler is not None:
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must be an iterable of indices with a "
+                                f"length, got {type(sampler).__name__}")
+            if shuffle:
+                raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
@@ -275,12 +292,18 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches in one epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if n == 0:  # an empty sampler: no batches
+            return 0
         size = self._batch_size(n)
         return n // size if self.drop_last else math.ceil(n / size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         # The permutation is drawn here, not on the first next(): each iter() is one epoch.
+        order: np.ndarray | None
+        if self.sampler is not None:
+            order = np.array(list(self.sampler), dtype=np.intp)
+            return self._batches(len(order), order) if len(order) else iter(())
         n = len(self.dataset)
         order = self._rng.permutation(n) if self.shuffle else None
         return self._batches(n, order)
@@ -293,9 +316,10 @@ class DataLoader:
             end = min(start + size, n)
             index = slice(start, end) if order is None else order[start:end]
             if fast:  # one fancy-indexing (or slicing) copy per array, no per-sample work
-                yield tuple(Tensor(np.array(a[index])) for a in self.dataset.arrays)
+                arrays = self.dataset.arrays  # type: ignore[attr-defined]  # a TensorDataset
+                yield tuple(Tensor(np.array(a[index])) for a in arrays)
             else:
-                rows = range(start, end) if order is None else index.tolist()
+                rows = range(start, end) if isinstance(index, slice) else index.tolist()
                 yield _collate([self.dataset[i] for i in rows])
 
     def __repr__(self):
@@ -342,12 +366,12 @@ def _split_count(value, n: int, name: str) -> int:
         raise TypeError(f"train_val_test_split: {name} must be a fraction in [0, 1) or a count, "
                         f"got {value!r}")
     if isinstance(value, numbers.Integral):
-        if not 0 <= value <= n:
+        if not 0 <= value <= n:  # type: ignore[operator]  # numbers' ABCs declare no comparisons (mypy#3186)
             raise ValueError(f"train_val_test_split: {name}={value} samples is not in [0, {n}] "
                              f"(the arrays have {n} samples)")
         return int(value)
     if isinstance(value, numbers.Real):
-        if not 0.0 <= value < 1.0:  # also refuses NaN
+        if not 0.0 <= value < 1.0:  # type: ignore[operator]  # (as above) also refuses NaN
             raise ValueError(f"train_val_test_split: {name}={value!r} must be a fraction in "
                              f"[0, 1) or an int count of samples")
         # Round away float noise first: 0.1 * 30 is 3.0000000000000004, which is 3 samples.
@@ -379,13 +403,15 @@ def _round_table(sizes: np.ndarray, totals: np.ndarray, tiebreak: np.ndarray) ->
             need_col[s] -= 1
     while need_row.any():
         start = ("row", int(np.flatnonzero(need_row)[0]))
-        parent, queue, end = {start: None}, [start], None
+        parent: dict[tuple[str, int], tuple[str, int] | None] = {start: None}
+        queue, end = [start], None
         while end is None:  # breadth first: row -(unused cell)-> split -(used cell)-> row
             if not queue:
                 raise RuntimeError("train_val_test_split: no stratified rounding found (a bug)")
             kind, i = queue.pop(0)
             if kind == "row":
-                steps = [("col", s) for s in np.flatnonzero((frac[i] > 0) & ~up[i])]
+                steps: list[tuple[str, Any]] = [
+                    ("col", s) for s in np.flatnonzero((frac[i] > 0) & ~up[i])]
             else:
                 steps = [("row", c) for c in np.flatnonzero(up[:, i])]
             for node in steps:
@@ -397,8 +423,7 @@ def _round_table(sizes: np.ndarray, totals: np.ndarray, tiebreak: np.ndarray) ->
                         end = node
                         break
         node = end
-        while parent[node] is not None:
-            prev = parent[node]
+        while (prev := parent[node]) is not None:
             if node[0] == "col":
                 up[prev[1], node[1]] = True
             else:
@@ -417,16 +442,18 @@ def _take(a, index: np.ndarray):
     return type(a)(a[i] for i in index.tolist())
 
 
-def train_val_test_split(*arrays, val=0.0, test=0.0, seed=None, stratify=None,
-                         shuffle: bool = True):
+def train_val_test_split(*arrays: Any, val: float = 0.0, test: float = 0.0,
+                         seed: SeedLike = None, stratify: TensorLike | None = None,
+                         shuffle: bool = True) -> tuple[tuple[Any, ...], ...]:
     """Split arrays (rows are samples) into train, validation and test parts.
 
     Args:
         *arrays: numpy arrays, Tensors or lists with the same length; each part comes back as
             the same kind (Tensors are new tensors holding copies, outside any graph).
-        val, test: the size of each split, as a fraction of the samples in [0, 1) or as an int
-            count. Rounding follows scikit-learn: ``n_test = ceil(test * n)``, then
+        val: the size of the validation split, as a fraction of the samples in [0, 1) or as
+            an int count. Rounding follows scikit-learn: ``n_test = ceil(test * n)``, then
             ``n_val = ceil(val * n)``, and train is the rest, which must not be empty.
+        test: the size of the test split, as ``val``.
         seed: seeds the shuffle (an int, a numpy Generator, or None for fresh entropy).
         stratify: class labels, one per sample (often ``y`` itself): each class is split
             separately, so every split keeps the class proportions: the split sizes are those
@@ -503,7 +530,7 @@ def _stratified(stratify, n, n_val, n_test, rng, shuffle):
     totals = np.array([n - n_val - n_test, n_val, n_test])
     tiebreak = rng.random((len(classes), 3)) if shuffle else np.arange(3 * len(classes))
     table = _round_table(sizes, totals, tiebreak.reshape(len(classes), 3))
-    parts = ([], [], [])
+    parts: tuple[list[np.ndarray], ...] = ([], [], [])
     for c in range(len(classes)):
         members = np.flatnonzero(codes == c)
         if shuffle:

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._tensor import Tensor
 from .creation import random_generator
+
+if TYPE_CHECKING:
+    from .creation import SeedLike
 
 __all__ = ["make_linear", "make_blobs", "make_moons", "make_circles", "make_spirals",
            "make_xor"]
@@ -41,7 +46,7 @@ def _scale(value, name: str, maker: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{maker}: {name} must be a number, got {type(value).__name__} "
                         f"{value!r}")
-    if not (math.isfinite(value) and value >= 0):
+    if not (math.isfinite(value) and value >= 0):  # type: ignore[operator]  # (mypy#3186)
         raise ValueError(f"{maker}: {name} must be finite and >= 0, got {value!r}")
     return float(value)
 
@@ -51,14 +56,16 @@ def _balanced(n: int, parts: int) -> np.ndarray:
     return np.array([n // parts + (i < n % parts) for i in range(parts)])
 
 
-def _finish(X, y, rng):
+def _finish(X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
     """float32 features, int64 labels, rows in random order."""
     order = rng.permutation(len(y))
     return X[order].astype(np.float32), y[order].astype(np.int64)
 
 
-def make_linear(n: int = 100, n_features: int = 1, noise: float = 0.1, weights=None,
-                bias: float = 0.0, seed=None, return_params: bool = False):
+def make_linear(n: int = 100, n_features: int = 1, noise: float = 0.1,
+                weights: npt.ArrayLike | None = None, bias: float = 0.0, seed: SeedLike = None,
+                return_params: bool = False) -> tuple[Any, ...]:
     """Linear regression data: ``y = X @ w + b + noise * eps``.
 
     ``X ~ Uniform(-1, 1)`` of shape ``(n, n_features)``, ``eps ~ Normal(0, 1)``. When
@@ -103,7 +110,9 @@ def make_linear(n: int = 100, n_features: int = 1, noise: float = 0.1, weights=N
     return (X, y, w, float(bias)) if return_params else (X, y)
 
 
-def make_blobs(n: int = 300, centers=3, n_features: int | None = None, std=1.0, seed=None):
+def make_blobs(n: int = 300, centers: int | npt.ArrayLike = 3, n_features: int | None = None,
+               std: float | npt.ArrayLike = 1.0,
+               seed: SeedLike = None) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters: ``x = center[y] + std[y] * eps``, ``eps ~ Normal(0, I)``.
 
     Args:
@@ -149,7 +158,8 @@ def make_blobs(n: int = 300, centers=3, n_features: int | None = None, std=1.0, 
     return _finish(X, y, rng)
 
 
-def make_moons(n: int = 200, noise: float = 0.1, seed=None):
+def make_moons(n: int = 200, noise: float = 0.1,
+               seed: SeedLike = None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles of radius 1, as scikit-learn's ``make_moons``.
 
     Class 0 (``n // 2`` samples): ``(cos t, sin t)``, the upper half circle about (0, 0).
@@ -171,7 +181,8 @@ def make_moons(n: int = 200, noise: float = 0.1, seed=None):
     return _finish(X, y, rng)
 
 
-def make_circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed=None):
+def make_circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
+                 seed: SeedLike = None) -> tuple[np.ndarray, np.ndarray]:
     """Two concentric circles, as scikit-learn's ``make_circles``.
 
     Class 0 (``n // 2`` samples): ``(cos t, sin t)``, radius 1. Class 1 (the rest):
@@ -196,7 +207,8 @@ def make_circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed=No
     return _finish(X, y, rng)
 
 
-def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed=None):
+def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2,
+                 seed: SeedLike = None) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one per class (the CS231n picture).
 
     Arm ``k`` of ``K = classes`` has ``m`` points (``n // K`` or one more) at radii
@@ -217,7 +229,8 @@ def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed=None):
     return _finish(X, y, rng)
 
 
-def make_xor(n: int = 200, noise: float = 0.1, seed=None):
+def make_xor(n: int = 200, noise: float = 0.1,
+             seed: SeedLike = None) -> tuple[np.ndarray, np.ndarray]:
     """Noisy XOR: clouds around the four corners of the unit square.
 
     A sample is a corner ``(a, b)`` of ``{0, 1}^2`` plus ``noise * Normal(0, I)``, labelled

@@ -22,16 +22,22 @@ import hashlib
 import os
 import warnings
 import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .engine import Node
 
+if TYPE_CHECKING:
+    from ._tensor import Tensor
+    from .optim.optimizer import Optimizer
+
 ENV_VAR = "AUTOGRAD_LITE_DEBUG"
 _ON, _OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
-def debug_from_env(environ=None) -> bool:
+def debug_from_env(environ: Mapping[str, str] | None = None) -> bool:
     """Whether ``AUTOGRAD_LITE_DEBUG`` in ``environ`` (default ``os.environ``) asks for debug mode.
 
     >>> debug_from_env({"AUTOGRAD_LITE_DEBUG": "1"}), debug_from_env({})
@@ -77,11 +83,13 @@ _WARNED: weakref.WeakSet = weakref.WeakSet()
 def _grad_record(g):
     """Which buffer ``g`` is, its in-place version, and a digest of its values."""
     version = g._version.value if g._version is not None else 0  # None: never written in place
-    digest = hashlib.blake2b(np.ascontiguousarray(g.data), digest_size=16).digest()
+    # an ndarray is a buffer; numpy's stubs declare __buffer__ only for Python >= 3.12
+    contiguous = np.ascontiguousarray(g.data)
+    digest = hashlib.blake2b(contiguous, digest_size=16).digest()  # type: ignore[arg-type]
     return weakref.ref(g), version, digest
 
 
-def check_step(optimizer) -> None:
+def check_step(optimizer: Optimizer) -> None:
     """In debug mode, at each ``optimizer.step()``: warn if a parameter's ``.grad`` is the
     buffer seen at the previous step, not written in place since (as ``zero_grad(set_to_none=
     False)`` or ``zero_()`` do), yet holds other values: backward() added into it unzeroed.
@@ -117,7 +125,7 @@ class GraphGrowthWarning(UserWarning):
     """A tensor kept across iterations drags an ever-growing graph behind it."""
 
 
-def graph_size(tensor, limit: int = 10**7) -> int:
+def graph_size(tensor: Tensor, limit: int = 10**7) -> int:
     """Number of ops in ``tensor``'s recorded history (counting stops at ``limit``)."""
     from ._tensor import Tensor
 
@@ -152,7 +160,7 @@ class GraphGrowthGuard:
     total carries a computation graph that has grown for 3 iterations in a row (now 8 ops): ...
     """
 
-    def __init__(self, patience: int = 3):
+    def __init__(self, patience: int = 3) -> None:
         if not isinstance(patience, int) or isinstance(patience, bool):
             raise TypeError(f"GraphGrowthGuard: patience must be an int, got "
                             f"{type(patience).__name__}")
@@ -162,7 +170,7 @@ class GraphGrowthGuard:
         self.sizes: list[int] = []
         self.warned = False
 
-    def check(self, tensor, name: str = "this tensor") -> int:
+    def check(self, tensor: Tensor, name: str = "this tensor") -> int:
         """Record the size of ``tensor``'s history; warn if it keeps growing. Returns the size."""
         size = graph_size(tensor)
         self.sizes.append(size)

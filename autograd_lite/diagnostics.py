@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +34,9 @@ from ._tensor import Tensor, as_array
 from .grad_mode import no_grad
 from .nn.layers import ReLU
 from .nn.module import Module
+
+if TYPE_CHECKING:
+    from ._tensor import TensorLike
 
 # Flags, worst first. "no grad" and "zero" mean broken wiring: the parameter does not reach the
 # loss (or reaches it only through a non-differentiable path).
@@ -73,8 +78,8 @@ def _named_parameters(model_or_pairs):
     return pairs
 
 
-def gradient_flow(model, *, vanishing: float = 1e-7, exploding: float = 1e3
-                  ) -> list[GradientFlowRow]:
+def gradient_flow(model: Module | Iterable[tuple[str, Tensor]], *, vanishing: float = 1e-7,
+                  exploding: float = 1e3) -> list[GradientFlowRow]:
     """Per parameter (in ``named_parameters`` order): name, shape, mean |grad|, max |grad| and
     the gradient's L2 norm, with a flag for a missing, all-zero or non-finite gradient and for
     max |grad| below ``vanishing`` or above ``exploding``.
@@ -154,7 +159,7 @@ def format_gradient_flow(rows: list[GradientFlowRow]) -> str:
     return "\n".join(lines)
 
 
-def params_without_grad(model) -> list[str]:
+def params_without_grad(model: Module | Iterable[tuple[str, Tensor]]) -> list[str]:
     """Names of the parameters whose ``.grad`` is None after a backward: they do not reach the
     loss (an unused layer, a detach, an output left out of the loss). Frozen parameters
     (``requires_grad=False``) are not expected to have one and are left out.
@@ -192,7 +197,7 @@ def _inference(model):
             object.__setattr__(m, "training", mode)
 
 
-def dead_relu_fraction(model: Module, x) -> dict[str, float]:
+def dead_relu_fraction(model: Module, x: TensorLike) -> dict[str, float]:
     """For every ``nn.ReLU`` module, the fraction of its units that output zero for every sample
     of ``x``: {module name: fraction}. Units are all output features except the batch (first)
     axis. Measured with forward hooks during one forward pass under ``no_grad`` in eval mode;

@@ -9,6 +9,7 @@ what Python floats become (``ag.tensor([1.0])``) and what the factories make.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
@@ -19,7 +20,7 @@ bool = np.dtype("bool")  # torch.bool; shadows the builtin in this module only
 __all__ = ["float32", "float64", "int32", "int64", "bool", "get_default_dtype",
            "set_default_dtype"]
 
-_default = [float32]  # the one place the default lives
+_default: list[np.dtype] = [float32]  # the one place the default lives
 
 
 def get_default_dtype() -> np.dtype:
@@ -31,7 +32,7 @@ def get_default_dtype() -> np.dtype:
     return _default[0]
 
 
-def set_default_dtype(d) -> None:
+def set_default_dtype(d: npt.DTypeLike) -> None:
     """Make ``d`` (float32 or float64, as PyTorch allows) the default float dtype.
 
     >>> ag.set_default_dtype(ag.float64); ag.tensor([1.5]).dtype

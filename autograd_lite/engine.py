@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,10 +28,15 @@ from .anomaly_mode import PACKAGE_DIR
 from .errors import with_message
 from .grad_mode import grad_mode
 
-Tensor = None  # the Tensor class: _tensor.py imports this module, then binds it here
+if TYPE_CHECKING:
+    from ._tensor import Hook
+    from ._tensor import Tensor as _T
+
+# the Tensor class: _tensor.py imports this module, then binds it here
+Tensor: type[_T] = None  # type: ignore[assignment]  # bound by bind_tensor_class
 
 
-def bind_tensor_class(cls):
+def bind_tensor_class(cls: type[_T]) -> None:
     global Tensor
     Tensor = cls
 
@@ -49,11 +55,13 @@ class Node:
     then) of the tensors the rules read, ``code`` and ``offset`` the user's code object and the
     bytecode offset in it that created the op (``source_line`` turns them into a line only when
     asked), ``hooks`` run on its gradient, ``sequence_nr`` orders nodes by creation (as
-    PyTorch's).
+    PyTorch's). ``module_calls`` is set only on a module call's output node (``nn/calls.py``).
     """
 
     __slots__ = ("op", "args", "params", "out", "inputs", "versions", "code", "offset", "hooks",
-                 "stack", "sequence_nr", "__weakref__")
+                 "stack", "sequence_nr", "module_calls", "__weakref__")
+    hooks: list[Hook] | None
+    module_calls: tuple[Any, Any]  # (record, the older pair or None): set only by nn/calls.py
 
     def __init__(self, op, args, params, out, inputs, versions=(), code=None, offset=0):
         self.sequence_nr = next(_node_count)  # creation order: backward runs newest first
@@ -163,7 +171,8 @@ def user_frame(frame):
         frame = frame.f_back
 
 
-_INTERNAL_FILES = {}  # file name -> whether it is autograd_lite's own (not the user's)
+# file name -> whether it is autograd_lite's own (not the user's)
+_INTERNAL_FILES: dict[str, bool] = {}
 
 
 class Version:
@@ -269,7 +278,7 @@ def propagate(order, roots, seeds, *, retain_graph, create_graph, capture, obser
     """Step 2: run each node's rules on the sum of the gradients sent to it. Returns the
     gradients that reached the leaves, and the set of leaves whose gradient is an array made
     by a rule and shared with nothing else (it may become ``.grad`` without a copy)."""
-    grads = {}
+    grads: dict[Any, Any] = {}
     for r, s in zip(roots, seeds):
         _add_gradient(grads, _destination(r), s, create_graph)
     fresh = set()
@@ -303,8 +312,8 @@ def propagate(order, roots, seeds, *, retain_graph, create_graph, capture, obser
 
 
 def deliver(leaf_grads, fresh, *, create_graph, capture):
-    """Step 3: run each leaf's hooks on its gradient, then add it into ``.grad`` (or, for
-    ``grad()``, store it in ``capture``)."""
+    """Step 3: run each leaf's hooks on its gradient, then add it into ``.grad`` and run its
+    post-accumulate-grad hooks (or, for ``grad()``, store it in ``capture``)."""
     for leaf, g in leaf_grads.items():
         hooks = getattr(leaf, "_hooks", None)
         if hooks:
@@ -312,6 +321,9 @@ def deliver(leaf_grads, fresh, *, create_graph, capture):
             fresh.discard(leaf)  # the hook may have returned the caller's own tensor
         if capture is None:
             _accumulate(leaf, g, create_graph, leaf in fresh)
+            if hooks is not None:  # registering a post-accumulate hook sets _hooks too
+                for hook in list(getattr(leaf, "_post_accumulate_grad_hooks", None) or ()):
+                    hook(leaf)
         elif leaf in capture:
             capture[leaf] = g
 

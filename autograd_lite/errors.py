@@ -8,6 +8,11 @@ reading a traceback sees which call was wrong, not which numpy function deep ins
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 # what a call may raise for bad arguments; each is reworded as the plain error class below
 _ARGUMENT_ERRORS = (TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError)
@@ -30,6 +35,7 @@ def prefixed(name: str, e: Exception, suffix: str = "") -> Exception:
     >>> prefixed("reshape", ValueError("cannot reshape array of size 6 into shape (4,)"))
     ValueError('reshape: cannot reshape array of size 6 into shape (4,)')
     """
+    cls: type[Exception]
     if isinstance(e, TypeError):
         cls = TypeError
     elif isinstance(e, IndexError) and not isinstance(e, ValueError):
@@ -40,13 +46,13 @@ def prefixed(name: str, e: Exception, suffix: str = "") -> Exception:
     return cls(f"{name}: {text}{suffix}")
 
 
-def named(fn):
+def named(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Decorator: bad-argument errors raised inside ``fn`` name it (``flatten: ...``), unless
     they already do."""
     name = fn.__name__
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return fn(*args, **kwargs)
         except _ARGUMENT_ERRORS as e:

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import sys
 import traceback
+from typing import Any
 
 import numpy as np
 
 from . import anomaly_mode, engine
 from ._tensor import Tensor, as_array
-from .engine import Node, fit_gradient, version_counter
+from .engine import Node, Version, fit_gradient, version_counter
 from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 
 _OUTPUT = object()  # stands for the forward's own output among the saved tensors
@@ -41,13 +42,14 @@ _OUTPUT = object()  # stands for the forward's own output among the saved tensor
 class FunctionCtx:
     """The ``ctx`` passed to forward and backward: saved tensors and which inputs need grads."""
 
-    def __init__(self, needs_input_grad):
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad
-        self._saved = ()
-        self._versions = ()
-        self._node = None
+        # the saved tensors (the output as _OUTPUT once apply() made it); None once freed
+        self._saved: tuple[Any, ...] | None = ()
+        self._versions: tuple[tuple[Version, int], ...] = ()
+        self._node: FunctionNode | None = None  # set while backward runs
 
-    def save_for_backward(self, *tensors):
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors for backward; modifying them in place afterwards makes backward fail."""
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
@@ -58,17 +60,19 @@ class FunctionCtx:
                                for t in tensors if t is not None)
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Tensor, ...]:  # (None where None was saved, as PyTorch)
         if self._saved is None:
             raise RuntimeError("saved_tensors were freed by a previous backward(); pass "
                                "retain_graph=True to backward through the graph again")
+        node = self._node
         for counter, version in self._versions:
             if counter.value != version:
-                raise RuntimeError(f"a tensor saved by {self._node.name}.forward was modified "
+                owner = "a Function" if node is None else node.name  # None: read in forward
+                raise RuntimeError(f"a tensor saved by {owner}.forward was modified "
                                    f"in place: it is at version {counter.value}, but was at "
                                    f"version {version} when saved")
-        node = self._node
-        return tuple(Tensor._make(node.out, node if is_grad_enabled() else None)
+        return tuple(Tensor._make(node.out,  # type: ignore[union-attr]  # _OUTPUT: in backward
+                                  node if is_grad_enabled() else None)
                      if t is _OUTPUT else t for t in self._saved)
 
 
@@ -76,6 +80,8 @@ class FunctionNode(Node):
     """The graph node of a ``Function.apply``: backward calls the user's ``backward`` once."""
 
     __slots__ = ("fn", "ctx")
+    fn: type[Function]
+    ctx: FunctionCtx
 
     @property
     def name(self) -> str:
@@ -102,6 +108,7 @@ class FunctionNode(Node):
                                f"forward took {len(self.args)} input(s): return one per input "
                                "(None where there is none)")
         result = []
+        gi: Tensor | np.ndarray | None
         for i, dest in enumerate(self.inputs):
             if dest is None:
                 continue
@@ -120,15 +127,15 @@ class Function:
     """Base class for user-defined differentiable operations (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, *args):
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:  # (any override fits)
         raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
 
     @staticmethod
-    def backward(ctx, *grads):
+    def backward(ctx: FunctionCtx, *grads: Any, **kwargs: Any) -> Any:  # (any override fits)
         raise NotImplementedError("a Function subclass must define a static backward(ctx, grad)")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args: Any) -> Tensor:
         """Run ``forward`` and, if any input requires grad, record a node whose gradient is
         computed by ``backward``."""
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -149,6 +156,7 @@ class Function:
         node.code, node.offset = frame.f_code, frame.f_lasti
         if anomaly_mode.enabled:
             node.stack = "".join(traceback.format_stack(frame))
+        assert ctx._saved is not None  # (freed only by a backward, which cannot have run)
         ctx._saved = tuple(_OUTPUT if t is out else t for t in ctx._saved)
         result = Tensor._make(out.data, node)
         result._version = version_counter(out)  # in-place changes to it invalidate what was saved

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import numpy as np
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _GradModeState(threading.local):
@@ -32,16 +36,17 @@ class _GradMode(contextlib.ContextDecorator):
 
     mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> _GradMode:
         self.prev = is_grad_enabled()
         grad_mode.enabled = self.mode
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         grad_mode.enabled = self.prev
         return False
 
-    def _recreate_cm(self):  # a fresh object per decorated call: re-entrant and thread-safe
+    # a fresh object per decorated call: re-entrant and thread-safe
+    def _recreate_cm(self) -> _GradMode:
         fresh = _GradMode()
         fresh.mode = self.mode
         return fresh
@@ -55,14 +60,14 @@ class no_grad(_GradMode):
 
     mode = False
 
-    def __new__(cls, fn=None):
+    def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:  # (a decorated fn, or self)
         if fn is not None and not callable(fn):
             raise TypeError(f"{cls.__name__}() takes a function to decorate or nothing, got "
                             f"{type(fn).__name__}")
         self = super().__new__(cls)
         return self(fn) if callable(fn) else self
 
-    def __init__(self, fn=None):
+    def __init__(self, fn: Callable[..., Any] | None = None) -> None:
         pass
 
 
@@ -82,7 +87,7 @@ class set_grad_enabled(_GradMode):
     True
     """
 
-    def __init__(self, mode: bool):
+    def __init__(self, mode: bool) -> None:
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"set_grad_enabled(mode): mode must be a bool, got "
                             f"{type(mode).__name__}")
@@ -90,9 +95,9 @@ class set_grad_enabled(_GradMode):
         self.prev = is_grad_enabled()
         grad_mode.enabled = self.mode  # takes effect at once, as torch.set_grad_enabled does
 
-    def __enter__(self):
+    def __enter__(self) -> set_grad_enabled:
         return self  # __init__ already switched; __exit__ restores what was there before
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         grad_mode.enabled = self.prev  # used as a decorator: creating it must not flip the mode
         return super().__call__(fn)

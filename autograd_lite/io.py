@@ -10,9 +10,9 @@ The file is a ``.npz`` archive that ``numpy.load(path, allow_pickle=False)`` ope
 
 * ``__manifest__``: a 0-d string array holding JSON, for people and for ``load``: the format
   name and version and the tree, in which each array is a record of its member name, dtype,
-  shape and sha256 (dict keys are kept as ``[key, value]`` pairs so int keys stay ints)::
+  shape and sha256 (dict keys are kept as ``[key, value]`` pairs so int keys stay ints):
 
-      python -c "import numpy as np; print(np.load('model.npz')['__manifest__'])"
+        python -c "import numpy as np; print(np.load('model.npz')['__manifest__'])"
 
 * ``a0``, ``a1``, ...: the arrays, in numpy's ``.npy`` format, uncompressed.
 * the zip comment: ``autograd_lite sha256 <hex>``, the sha256 of every byte before it, so any
@@ -44,7 +44,9 @@ import math
 import os
 import secrets
 import zipfile
+from collections.abc import Callable
 from io import BytesIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -66,7 +68,7 @@ _ARRAY_KEYS = {"array", "dtype", "shape", "sha256", "scalar"}
 # ---- save ------------------------------------------------------------------------------------
 
 
-def save(obj, path) -> None:
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
     """Write ``obj`` (a state_dict: nested dicts, lists, tuples of arrays and numbers) to
     ``path`` atomically. The file is written exactly at ``path`` (no suffix is added).
 
@@ -169,7 +171,9 @@ def _encode_array(arr, arrays, where, scalar=False):
 
 
 def _digest(arr: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(arr).reshape(-1).view(np.uint8)).hexdigest()
+    data = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
+    # an ndarray is a buffer; numpy's stubs declare __buffer__ only for Python >= 3.12
+    return hashlib.sha256(data).hexdigest()  # type: ignore[arg-type]
 
 
 def _write_archive(f, text: str, arrays) -> None:
@@ -201,7 +205,8 @@ def _seal(f) -> None:
 # ---- writing a file atomically ---------------------------------------------------------------
 
 
-def atomic_write(path, data) -> None:
+def atomic_write(path: str | os.PathLike[str],
+                 data: bytes | str | Callable[[BinaryIO], object]) -> None:
     """Write ``data`` to ``path`` atomically: a reader, or the next run after a crash, sees the
     old file or the new one, never half of one.
 
@@ -266,7 +271,7 @@ class _Malformed(Exception):
     """The checksum holds, yet the contents are not what save writes."""
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Any:
     """Read a checkpoint written by ``save``: the same tree, arrays as numpy arrays.
 
     Raises ValueError, naming the file, when it is empty, truncated, damaged (checksum

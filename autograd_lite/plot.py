@@ -109,19 +109,19 @@ def plot_loss(history_or_train, val=None, *, ax=None, title: str | None = None,
         best = history_or_train.best_epoch
     else:
         train, best = history_or_train, None
-    train = _numpy(train, "plot_loss").astype(np.float64).reshape(-1)
+    losses = _numpy(train, "plot_loss").astype(np.float64).reshape(-1)
     val = None if val is None or len(val) == 0 else \
         _numpy(val, "plot_loss").astype(np.float64).reshape(-1)
-    if len(train) == 0 and val is None:
+    if len(losses) == 0 and val is None:
         raise ValueError("plot_loss: no losses to plot (the History or lists are empty)")
     if best is None and val is not None and not np.all(np.isnan(val)):
         best = int(np.nanargmin(val))
     ax = _axes(ax)
-    if len(train):
-        ax.plot(np.arange(1, len(train) + 1), train, label="train", color="C0")
+    if len(losses):
+        ax.plot(np.arange(1, len(losses) + 1), losses, label="train", color="C0")
     if val is not None:
         ax.plot(np.arange(1, len(val) + 1), val, label="validation", color="C1")
-    curve = val if val is not None else train
+    curve = val if val is not None else losses
     if best is not None and 0 <= best < len(curve):
         epoch, value = best + 1, curve[best]
         ax.plot([epoch], [value], linestyle="none", marker="*", markersize=14, color="C3",

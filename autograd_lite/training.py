@@ -86,8 +86,8 @@ class EarlyStopping:
     def on_train_begin(self, model) -> None:
         """Forget any earlier run, so one EarlyStopping can serve several ``fit`` calls."""
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = None
-        self.best_state = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Tensor] | None = None
         self.wait = 0
 
     def on_epoch_end(self, epoch: int, logs: dict, model) -> bool:
@@ -216,8 +216,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
                 count += n
                 for name, fn in metrics.items():
                     sums[name] += fn(out, y) * n
-                    if name in metric_guards and isinstance(sums[name], Tensor):
-                        metric_guards[name].check(sums[name], f"the sum of metric {name!r}")
+                    total_metric = sums[name]
+                    if name in metric_guards and isinstance(total_metric, Tensor):
+                        metric_guards[name].check(total_metric, f"the sum of metric {name!r}")
                 if bar is not None:
                     bar.update(1)
             if count == 0:

@@ -31,8 +31,10 @@ import os
 import shutil
 import sys
 import sysconfig
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +42,12 @@ from . import engine
 from ._tensor import Tensor, name_of_array
 from .engine import Node
 from .io import atomic_write
+from .nn.module import Module
+
+if TYPE_CHECKING:
+    from .nn.calls import ModuleCall
+
+    End = tuple[str, Any]  # an end of an edge of a collapsed picture, as _view makes them
 
 INSTALL_HINT = ("Graphviz's `dot` program was not found. Install it with `apt install graphviz` "
                 "(Debian/Ubuntu), `brew install graphviz` (macOS) or `pip install graphviz-pure` "
@@ -126,14 +134,29 @@ class Graph:
     ops: dict = field(default_factory=dict)  # Node -> OpInfo, outputs first
 
 
-def _param_names(params):
+PARAMS_FORMS = ("a Module, a dict name -> Tensor, or (name, Tensor) pairs such as "
+                "model.named_parameters()")
+
+
+def _named_params(params, caller: str) -> dict:
+    """``params`` (the forms in PARAMS_FORMS, or None) as a dict name -> Tensor, read once so a
+    generator can be passed; anything else is a TypeError naming ``caller``."""
     if params is None:
         return {}
-    items = params.named_parameters() if hasattr(params, "named_parameters") else params
-    names = {}
-    for name, t in items:
-        names[id(t)] = names[id(t.data)] = name  # the data: constants are kept as arrays
-    return names
+    if isinstance(params, Module):
+        return dict(params.named_parameters())
+    if isinstance(params, (Tensor, np.ndarray, str, bytes)) or not isinstance(params, Iterable):
+        raise TypeError(f"{caller}: params must be {PARAMS_FORMS}; got {type(params).__name__}")
+    named = {}
+    for pair in params.items() if isinstance(params, Mapping) else params:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str)
+                and isinstance(pair[1], Tensor)):
+            held = ("(" + ", ".join(type(x).__name__ for x in pair) + ")"
+                    if isinstance(pair, (tuple, list)) else type(pair).__name__)
+            raise TypeError(f"{caller}: params must be {PARAMS_FORMS}; got "
+                            f"{type(params).__name__} holding {held}")
+        named[pair[0]] = pair[1]
+    return named
 
 
 def _summary(a: np.ndarray, small: int = 6) -> str:
@@ -187,9 +210,12 @@ def _short(value, limit: int = 30) -> str:
 
 
 def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
-    """Read the graph behind ``roots`` (a Tensor or a list of them), outputs first."""
+    """Read the graph behind ``roots`` (a Tensor or a list of them), outputs first; ``params``
+    names the parameters, as for ``draw_graph``."""
+    names = {}
+    for name, t in _named_params(params, "build_graph").items():
+        names[id(t)] = names[id(t.data)] = name  # the data: constants are kept as arrays
     roots = [roots] if isinstance(roots, Tensor) else list(roots)
-    names = _param_names(params)
     graph = Graph()
     counter = iter(range(1, 10**9))
 
@@ -222,7 +248,7 @@ def build_graph(roots, params=None, max_nodes: int | None = None) -> Graph:
                 "Graphs made by nn.Module calls are drawn as one box per call instead.")
         needs = {i: dest for i, dest in enumerate(node.inputs) if dest is not None}
         args = node.args if node.args is not None else ()
-        inputs = []
+        inputs: list[object] = []  # tensor keys: a Node, a leaf Tensor or ("const", id)
         for i in range(max(len(args), max(needs, default=-1) + 1)):
             dest = needs.get(i)
             if isinstance(dest, Node):
@@ -295,20 +321,22 @@ def collapse_graph(graph: Graph, params=None, expand=(), depth: int = 1) -> Coll
     A call ``depth`` levels deep (0: the outermost calls) is a box; the calls around it are open
     when they have calls inside to show (a module calling only ops is a box at any depth).
     Modules named in ``expand`` (qualified names like ``"encoder.0"``, or Module objects) are
-    open down to their ops. Names come from ``params`` (a Module) when given, else from the
-    outermost module call's ``named_modules()``.
+    open down to their ops. Names come from ``params`` when it is a Module (any form
+    ``draw_graph`` takes is accepted), else from the outermost module call's ``named_modules()``.
     """
     from .nn import calls as module_calls
 
+    _named_params(params, "collapse_graph")  # the same forms everywhere; only a Module helps here
     owner = module_calls.innermost_calls(graph.ops)
     given = {id(m): name for name, m in params.named_modules()} \
-        if hasattr(params, "named_modules") else {}
-    every, parents = set(owner.values()), set()
-    for call in list(every):
+        if isinstance(params, Module) else {}
+    innermost = set(owner.values())
+    parents: set[ModuleCall] = set()
+    for call in list(innermost):
         while call.parent is not None and call.parent not in parents:
             parents.add(call.parent)
             call = call.parent
-    every = sorted(every | parents, key=lambda c: c.first)  # a call before the calls inside
+    every = sorted(innermost | parents, key=lambda c: c.first)  # a call before the calls inside
     tables, names = {}, {}
     for call in every:  # qualified names, from params, else from the outermost call's module
         root = call
@@ -325,27 +353,32 @@ def collapse_graph(graph: Graph, params=None, expand=(), depth: int = 1) -> Coll
         while call.parent is not None and call.parent not in around_named:
             call = call.parent
             around_named.add(call)
-    frame, box = {None: None}, {None: None}  # call -> the outermost expanded / boxed call
-    for call in every:  # around it (itself included), or None
+    # call -> the outermost expanded / boxed call around it (itself included), or None
+    frame: dict[ModuleCall | None, ModuleCall | None] = {None: None}
+    box: dict[ModuleCall | None, ModuleCall | None] = {None: None}
+    for call in every:
         frame[call] = frame[call.parent] or (call if call in named else None)
         is_open = (frame[call] is not None or call in around_named
                    or (call.depth < depth and call in parents))
         box[call] = box[call.parent] or (None if is_open else call)
 
-    box_of, cluster_of, boxes = {}, {}, {}
+    box_of: dict[Node, ModuleCall] = {}
+    cluster_of: dict[Node, str] = {}
+    boxes: dict[ModuleCall, ModuleBox] = {}
     for node in sorted(graph.ops, key=lambda n: n.sequence_nr):
-        call = owner.get(node)
-        if box[call] is not None:
-            b = box_of[node] = box[call]
+        made_in = owner.get(node)
+        b, outer = box[made_in], frame[made_in]
+        if b is not None:
+            box_of[node] = b
             if b not in boxes:
                 count = sum(p.data.size for p in b.module.parameters())
                 boxes[b] = ModuleBox(names[b], type(b.module).__name__, b.inputs, b.outputs,
                                      count)
             boxes[b].ops += 1
-        elif frame[call] is not None:
-            outer, kind = frame[call], type(frame[call].module).__name__
+        elif outer is not None:
+            kind = type(outer.module).__name__
             cluster_of[node] = f"{names[outer]}: {kind}" if names[outer] else kind
-    per_module = {}
+    per_module: dict[int, list[ModuleCall]] = {}  # id(module) -> its boxed calls
     for call in sorted(boxes, key=lambda c: c.first):
         per_module.setdefault(id(call.module), []).append(call)
     for same in per_module.values():
@@ -405,8 +438,10 @@ def _collapsed_digraph(c: Collapsed, *, show_values=True, show_grads=True, show_
     dot = graphviz.Digraph(graph_attr=graph_attr,
                            node_attr={"fontsize": "10", "fontname": "Helvetica"},
                            edge_attr={"fontsize": "9", "fontname": "Helvetica"})
-    lines, clusters, ids = dot.body, {}, {}
-    used_in = {}  # a leaf used only inside one expanded module is drawn inside its frame too
+    lines, ids = dot.body, {}
+    clusters: dict[str | None, list[str]] = {}  # cluster title (None: none) -> its DOT lines
+    # a leaf used only inside one expanded module is drawn inside its frame too
+    used_in: dict[object, set[str | None]] = {}
     for source, target in edges:
         if source[0] == "t" and not isinstance(source[1], Node):
             used_in.setdefault(source[1], set()).add(
@@ -433,6 +468,7 @@ def _collapsed_digraph(c: Collapsed, *, show_values=True, show_grads=True, show_
                      f"{_attrs_text(MODULE_STYLE)}]\n")
     lines.extend(clusters.pop(None, []))
     for n, (title, body) in enumerate(clusters.items()):
+        assert title is not None  # the lines outside any frame were taken out above
         lines.append(f"\tsubgraph cluster_{n} {{\n\t\tlabel={_quote(title)} style=dashed\n")
         lines.extend("\t" + line for line in body)
         lines.append("\t}\n")
@@ -443,7 +479,8 @@ def _collapsed_digraph(c: Collapsed, *, show_values=True, show_grads=True, show_
 def _collapsed_text(c: Collapsed) -> str:
     """The collapsed graph as an indented tree, output first, a box as one line."""
     tensors, edges = _view(c)
-    made, sources = {}, {}
+    made: dict[End, End] = {}  # a tensor -> the op or box that made it
+    sources: dict[End, list[End]] = {}  # an op or box -> what it reads
     for source, target in edges:
         if target[0] == "t":
             made[target] = source
@@ -460,7 +497,7 @@ def _collapsed_text(c: Collapsed) -> str:
     stack = [(("t", next(iter(c.graph.tensors))), 0)]
     while stack:
         end, depth = stack.pop()
-        maker = end
+        maker: End | None = end
         if end[0] == "t":
             info = tensors[end[1]]
             shape = f"{info.value.dtype}{list(info.value.shape)}" if info.value is not None else ""
@@ -480,11 +517,14 @@ def _collapsed_text(c: Collapsed) -> str:
     return "\n".join(lines)
 
 
-def _read(roots, params, max_nodes, collapse, expand, depth, refuse=True):
+def _read(caller, roots, params, max_nodes, collapse, expand, depth, refuse=True):
     """The graph behind ``roots``, and its collapsed form when one is asked for (or needed:
     ``collapse="auto"`` beyond ``max_nodes`` ops); None when every op is to be drawn."""
     if collapse not in ("auto", "modules", "none"):
-        raise ValueError(f"collapse must be 'auto', 'modules' or 'none', got {collapse!r}")
+        raise ValueError(f"{caller}: collapse must be 'auto', 'modules' or 'none', "
+                         f"got {collapse!r}")
+    module = params if isinstance(params, Module) else None  # names the module boxes
+    params = _named_params(params, caller)
     expand = [expand] if isinstance(expand, str) else list(expand)
     if collapse == "auto" and (expand or depth is not None):
         collapse = "modules"  # asking what to expand is asking for boxes
@@ -497,7 +537,7 @@ def _read(roots, params, max_nodes, collapse, expand, depth, refuse=True):
             return graph, None
     except ValueError as e:  # too many ops to draw one by one: try one box per module call
         refused, graph = e, build_graph(roots, params, None)
-    collapsed = collapse_graph(graph, params, expand, 1 if depth is None else depth)
+    collapsed = collapse_graph(graph, module, expand, 1 if depth is None else depth)
     if not collapsed.boxes and not collapsed.cluster_of:  # no module calls: nothing to group
         if refused is not None and refuse:
             raise refused
@@ -545,8 +585,8 @@ def to_digraph(graph: Graph, *, show_values=True, show_grads=True, show_shapes=T
         label = op.name + (f"\n{op.attrs}" if op.attrs else "")
         if node is active and op.derivative:
             label += f"\nlocal derivative: {op.derivative}"
-        style = ACTIVE_OP_STYLE if node is active else OP_STYLE
-        lines.append(f"\top{j} [label={_quote(label)}{_attrs_text(style)}]\n")
+        op_style = ACTIVE_OP_STYLE if node is active else OP_STYLE
+        lines.append(f"\top{j} [label={_quote(label)}{_attrs_text(op_style)}]\n")
         lines.append(f"\top{j} -> {ids[op.output]}\n")
         for key in op.inputs:
             edge = ""
@@ -573,9 +613,10 @@ def draw_graph(root_or_roots, *, show_values: bool = True, show_grads: bool = Tr
 
     One box per tensor (name, dtype and shape, value, gradient: in full when a few numbers, as
     mean/min/max otherwise) and one ellipse per op (name and attributes), edges in data-flow
-    order. ``params`` (a Module or ``named_parameters()``) names the parameters, e.g.
-    ``fc1.weight``; other tensors show ``tensor.name`` if set. Values of intermediates are
-    shown while the graph holds them (before a backward without ``retain_graph``).
+    order. ``params`` (a Module, a dict name -> Tensor, or (name, Tensor) pairs such as
+    ``model.named_parameters()``) names the parameters, e.g. ``fc1.weight``; other tensors
+    show ``tensor.name`` if set. Values of intermediates are shown while the graph holds them
+    (before a backward without ``retain_graph``).
 
     A real model makes thousands of ops, so ``collapse`` can draw one rounded box per module
     call instead (its name, class, input and output shapes, parameter count), with the loose
@@ -599,7 +640,8 @@ def draw_graph(root_or_roots, *, show_values: bool = True, show_grads: bool = Tr
           [0: Linear; [4, 2] -> [4, 3]; 9 params, 1 op]
             x float32[4, 2]
     """
-    graph, collapsed = _read(root_or_roots, params, max_nodes, collapse, expand, depth)
+    graph, collapsed = _read("draw_graph", root_or_roots, params, max_nodes, collapse, expand,
+                             depth)
     _use_renderer(required=False)  # so Jupyter's display can render, if a renderer exists
     options = dict(show_values=show_values, show_grads=show_grads, show_shapes=show_shapes,
                    rankdir=rankdir)
@@ -613,7 +655,8 @@ def graph_text(root, params=None, *, collapse: str = "auto", expand=(),
     """The graph as an indented text tree, output first (works without Graphviz). ``collapse``,
     ``expand`` and ``depth`` as for ``draw_graph``; beyond ``max_nodes`` ops a graph made
     without modules is still written op by op."""
-    graph, collapsed = _read(root, params, max_nodes, collapse, expand, depth, refuse=False)
+    graph, collapsed = _read("graph_text", root, params, max_nodes, collapse, expand, depth,
+                             refuse=False)
     if collapsed is not None:
         return _collapsed_text(collapsed)
     producer = {op.output: (node, op) for node, op in graph.ops.items()}
@@ -718,7 +761,7 @@ class BackwardTrace(list):
             frames.append(f'<div class="frame" id="f{i}"{"" if i == 0 else " hidden"}>'
                           f"<pre>{html.escape(step.describe())}</pre>{svg}</div>")
         page = _HTML.format(title=html.escape(title), last=max(len(self) - 1, 0),
-                            count=len(self), frames="\n".join(frames))
+                            frames="\n".join(frames))
         path = Path(path)
         atomic_write(path, page)
         return path
@@ -729,22 +772,27 @@ _HTML = """<!DOCTYPE html>
 <style>body{{font-family:sans-serif;margin:1em}} pre{{background:#f8f9fa;padding:.5em}}
 svg{{max-width:100%;height:auto}}</style></head>
 <body><h1>{title}</h1>
-<p><input type="range" id="slider" min="0" max="{last}" value="0" style="width:60%">
-step <span id="n">0</span> of {count}</p>
+<p><input type="range" id="slider" min="0" max="{last}" value="0" style="width:60%"
+aria-label="backward step" autofocus> step <span id="n">0</span> / {last}</p>
 {frames}
 <script>
 const slider = document.getElementById("slider");
-slider.addEventListener("input", () => {{
+function show() {{
   document.querySelectorAll(".frame").forEach(f => f.hidden = f.id !== "f" + slider.value);
   document.getElementById("n").textContent = slider.value;
-}});
+}}
+slider.addEventListener("input", show);
+// coming Back to the page, the browser puts the slider where it was after this script ran:
+// show that step, not step 0
+window.addEventListener("pageshow", show);
 </script></body></html>
 """
 
 
 def backward_steps(loss: Tensor, gradient=None, params=None) -> BackwardTrace:
     """Run ``loss.backward(gradient)`` — a real one: afterwards ``.grad`` holds exactly what
-    ``backward()`` leaves — and return its steps, in the order the engine ran them.
+    ``backward()`` leaves — and return its steps, in the order the engine ran them. ``params``
+    names the parameters, as for ``draw_graph``.
 
     >>> _ = ag.manual_seed(0)
     >>> model = ag.nn.Linear(2, 1)
@@ -763,18 +811,19 @@ def backward_steps(loss: Tensor, gradient=None, params=None) -> BackwardTrace:
     >>> steps.to_html("backprop.html")     # or steps.render_frames("frames/")
     PosixPath('backprop.html')
     """
+    params = _named_params(params, "backward_steps")
     graph = build_graph(loss, params, max_nodes=None)  # read before backward frees the values
     roots, seeds = engine.roots_and_seeds(loss, gradient, False, "backward_steps")
     root_key = loss.grad_fn if loss.grad_fn is not None else loss
     so_far = {root_key: np.array(seeds[0])}
-    steps = []
+    steps: list[BackwardStep] = []
 
     def label(key):
         info = graph.tensors.get(key)
         return info.label if info is not None else "?"
 
     def observe(node, g, results):
-        sent = {}
+        sent: dict[object, np.ndarray] = {}  # input key -> the gradient sent to it
         for key, gi in results:  # an input used twice (x * x) is sent two gradients
             sent[key] = sent[key] + gi if key in sent else np.array(gi)
             so_far[key] = so_far[key] + gi if key in so_far else np.array(gi)

@@ -1,4 +1,4 @@
-"""The benchmark suite (issues 7, 13 and 14): workloads W1-W8 on autograd_lite, on a
+"""The benchmark suite (issues 7, 13, 14 and 16): workloads W1-W9 on autograd_lite, on a
 hand-written numpy implementation of the same math (forward plus manual backward: the floor),
 and on the peers a user would pick instead, when installed (`.venv/bin/pip install -e
 '.[bench]'`).
@@ -16,6 +16,8 @@ How it measures, and why:
   so a peak resident memory belongs to that framework alone.
 - autograd_lite also runs W1-W4 and W8 with the step compiled by ``ag.compile`` (issue 14):
   rows named "..., compiled", in the same process as ours, timed on replays.
+- W9 (issue 16) trains the W2 MLP data-parallel on 1 and 2 MPI ranks (w9_distributed.py
+  launches its own mpiexec): samples per second and the scaling efficiency.
 Nothing is pinned: thread counts and BLAS settings are recorded as found (see the header of the
 results), since numpy's BLAS kernel can be chosen by the environment (OPENBLAS_CORETYPE).
 """
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import time
 
+import w9_distributed
 from common import (
     BLAS_VARS,
     FRAMEWORKS,
@@ -49,7 +52,7 @@ from common import (
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOISE_MIB = 2.0  # W5: resident memory moves by about this much with no leak at all
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"]
 # W7/W8 step memory (step_memory.py): the module, and its makers for each framework
 STEP_MEMORY = {"W7": ("w7_cnn", {"numpy": ["numpy"], "autograd_lite": ["autograd_lite"],
                                  "torch": ["torch"]}),
@@ -109,7 +112,7 @@ def main() -> int:
     results = {"command": command(), "date": datetime.date.today().isoformat(),
                "commit": git_commit(), "quick": args.quick, "notes": [], "errors": [],
                "workloads": workloads, "rows": [], "diagnostics": [], "w4": [],
-               "step_memory": [], "env": {}}
+               "step_memory": [], "w9": [], "env": {}}
     wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = sorted(set(wanted) - set(FRAMEWORKS[1:]))
     if unknown:
@@ -172,6 +175,9 @@ def main() -> int:
                 reply = child("step_memory.py", module, name, 1 if args.quick else 5)
                 results["step_memory"].append({"workload": workload, "framework": fw,
                                                "maker": name, **reply})
+    if "W9" in workloads:
+        progress("W9: data-parallel W2 MLP on MPI")
+        results["w9"] = w9_distributed.run(args.quick)
     results["seconds"] = time.perf_counter() - started
     if git_commit() != results["commit"]:  # another engineer committed or edited meanwhile
         results["notes"].append(f"**autograd_lite changed during this run** (from "
@@ -234,6 +240,8 @@ def failures(results) -> list[str]:
         out.append(f"W5: {results['w5']['error']}")
     out += [f"{r['workload']} step memory of {r['maker']}: {r['error']}"
             for r in results["step_memory"] if "error" in r]
+    out += [f"W9 on {r['ranks']} rank(s): {r['check']}" for r in results.get("w9", [])
+            if r["check"] != "ok"]
     return out
 
 
@@ -315,6 +323,8 @@ def markdown(results) -> str:
                          + " |")
 
     lines += targets(results, frameworks)
+    if results.get("w9"):
+        lines += w9_distributed.markdown(results["w9"])
     lines += details(results)
     lines += ["", "## Notes", ""] + [f"- {note}" for note in notes(results, frameworks)]
     return "\n".join(lines) + "\n"

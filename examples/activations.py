@@ -19,7 +19,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 
 import autograd_lite as ag
 from autograd_lite.nn import functional as F
@@ -151,7 +151,7 @@ for ax in axes[-1]:
     ax.set_xlabel("x")
 fig.suptitle("Activation functions and their derivatives (computed by autograd)")
 fig.tight_layout()
-print("wrote", save_figure(fig, args.out / "activations.png"))
+show(save_figure(fig, args.out / "activations.png"))
 plt.close(fig)
 
 # %%

@@ -25,13 +25,12 @@ data) and the precision and recall there; writes loss_curves.png, errors.png and
 # added by hand, which the network never sees while it learns.
 
 # %%
-import sys
 import time
 from collections import OrderedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
@@ -41,9 +40,7 @@ from autograd_lite.data import train_val_test_split
 from autograd_lite.plot import plot_loss, save_figure
 from autograd_lite.utils.data import DataLoader, TensorDataset
 
-# in Jupyter, sys.argv holds the kernel's own options: use the defaults there
-args = parse_args("autoencoder_anomaly", "An autoencoder flags malignant tumours",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("autoencoder_anomaly", "An autoencoder flags malignant tumours")
 out = args.out
 start = time.perf_counter()
 
@@ -114,7 +111,7 @@ print(f"trained {history.epochs} epochs in {time.perf_counter() - train_start:.1
       f"train loss {history.train_loss[-1]:.4f}, validation loss {history.val_loss[-1]:.4f}")
 
 ax = plot_loss(history, title="Autoencoder on benign tumours: reconstruction MSE per epoch")
-print("wrote", save_figure(ax, out / "loss_curves.png"))
+show(save_figure(ax, out / "loss_curves.png"))
 plt.close(ax.figure)
 
 
@@ -240,7 +237,7 @@ ax.set_title(f"Reconstruction errors on the test set: precision {precision:.2f},
              f"recall {recall:.2f}")
 ax.legend()
 fig.tight_layout()
-print("wrote", save_figure(fig, out / "errors.png"))
+show(save_figure(fig, out / "errors.png"))
 plt.close(fig)
 
 # %% [markdown]
@@ -258,7 +255,7 @@ ax.set_title("ROC curve on the test set")
 ax.set_aspect("equal")
 ax.legend(loc="lower right")
 fig.tight_layout()
-print("wrote", save_figure(fig, out / "roc.png"))
+show(save_figure(fig, out / "roc.png"))
 plt.close(fig)
 
 # %%

@@ -96,6 +96,13 @@ error = a - y
 C0 = error ** 2
 C0.name = "C0"
 wa.name, z.name, a.name, error.name = "w(L) a(L-1)", "z(L)", "a(L)", "a(L) - y"
+C0  # noqa: B018 (the last line of a cell is what a notebook shows)
+
+# %% [markdown]
+# In a notebook, a tensor at the end of a cell is drawn as its graph: above, the forward pass,
+# every tensor with its value. (A script passes over that bare `C0`.) Now backward:
+
+# %%
 steps = viz.backward_steps(C0)
 print(steps)
 by_backward = w.grad.item()

@@ -18,12 +18,11 @@ drawn one box per layer) into --out. Run:
 # strongest response of each 2x2 block: the map gets smaller and a small shift matters less.
 
 # %%
-import sys
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from sklearn.datasets import load_digits
 
 import autograd_lite as ag
@@ -31,9 +30,7 @@ from autograd_lite import nn, optim, viz
 from autograd_lite.data import DataLoader, TensorDataset, train_val_test_split
 from autograd_lite.plot import plot_loss, save_figure
 
-# in Jupyter, sys.argv holds the kernel's own options: use the defaults there
-args = parse_args("cnn", "A convolutional network on the handwritten digits",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("cnn", "A convolutional network on the handwritten digits")
 out = args.out
 start = time.perf_counter()
 
@@ -100,7 +97,7 @@ print(f"trained {history.epochs} epochs in {time.perf_counter() - train_start:.1
       f"train loss {history.train_loss[-1]:.4f}, validation loss {history.val_loss[-1]:.4f}, "
       f"validation accuracy {history.metrics['val_accuracy'][-1]:.3f}")
 ax = plot_loss(history, title="CNN on digits: cross-entropy per epoch")
-print("wrote", save_figure(ax, out / "loss_curves.png"))
+show(save_figure(ax, out / "loss_curves.png"))
 plt.close(ax.figure)
 
 # %% [markdown]
@@ -128,7 +125,7 @@ for k, ax in enumerate(axes.flat):
     ax.set_title(f"filter {k}", fontsize=7)
     ax.axis("off")
 fig.suptitle("The 16 first-layer 3x3 filters, after training")
-print("wrote", save_figure(fig, out / "filters.png"))
+show(save_figure(fig, out / "filters.png"))
 plt.close(fig)
 
 # %% [markdown]
@@ -151,7 +148,7 @@ for k, ax in enumerate([a for i, a in enumerate(axes.flat) if i not in (0, 9)]):
 for ax in axes.flat:
     ax.set_xticks([]), ax.set_yticks([])
 fig.suptitle("One test digit and its 16 first-layer feature maps")
-print("wrote", save_figure(fig, out / "feature_maps.png"))
+show(save_figure(fig, out / "feature_maps.png"))
 plt.close(fig)
 
 # %% [markdown]
@@ -167,7 +164,7 @@ loss = loss_fn(model(ag.tensor(X_tr[:8])), ag.tensor(y_tr[:8]))
 graph = viz.draw_graph(loss, params=model, collapse="modules", rankdir="TB")
 print(viz.graph_text(loss, params=model, collapse="modules"))
 if viz.find_dot() is not None:
-    print("wrote", viz.render(graph, out / "graph.svg"))
+    show(viz.render(graph, out / "graph.svg"))
 else:  # no Graphviz renderer installed: keep the DOT source, and say how to render it
     (out / "graph.dot").write_text(graph.source)
     print(f"wrote {out / 'graph.dot'}, not rendered: {viz.INSTALL_HINT}")

@@ -13,7 +13,7 @@ slider over its steps. Run:
 import argparse
 from pathlib import Path
 
-from common import add_debug_flag
+from common import add_debug_flag, command_line, show
 
 import autograd_lite as ag
 from autograd_lite import nn, viz
@@ -22,7 +22,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", default="docs", help="folder for mlp_graph.svg / .html")
 parser.add_argument("--seed", type=int, default=0)
 add_debug_flag(parser)
-args = parser.parse_args()
+args = parser.parse_args(command_line())  # in a notebook: $EXAMPLE_ARGS
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 
@@ -46,5 +46,5 @@ loss.name = "loss"
 steps = viz.backward_steps(loss, params=model)
 print(steps)
 graph = steps.digraph()
-print("wrote", viz.render(graph, out / "mlp_graph.svg"))
+show(viz.render(graph, out / "mlp_graph.svg"))
 print("wrote", steps.to_html(out / "mlp_backward.html"))

@@ -24,11 +24,10 @@ not, and finally scikit-learn's (bundled) diabetes data with a train/validation/
 # This script runs both on the same data and checks that they agree.
 
 # %%
-import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from sklearn.datasets import load_diabetes
 
 import autograd_lite as ag
@@ -36,9 +35,8 @@ from autograd_lite import nn, optim
 from autograd_lite.data import DataLoader, TensorDataset, train_val_test_split
 from autograd_lite.plot import plot_loss, plot_regression, save_figure
 
-# In Jupyter, sys.argv belongs to the kernel: use the defaults there.
-args = parse_args("linear_regression", "Linear regression: normal equation vs gradient descent",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("linear_regression",
+                  "Linear regression: normal equation vs gradient descent")
 rng = np.random.default_rng(args.seed)
 ag.manual_seed(args.seed)
 EPOCHS_1, EPOCHS_4, EPOCHS_DIABETES = (100, 300, 60) if args.quick else (200, 1000, 300)
@@ -166,14 +164,14 @@ grid = np.linspace(size.min(), size.max(), 2)
 ax.plot(grid, theta_ne[0] * grid + theta_ne[1], "k--", linewidth=1, label="normal equation")
 ax.set(xlabel="size (m$^2$)", ylabel="price ($1000)", title="one neuron: price = w size + b")
 ax.legend()
-print("wrote", save_figure(ax, args.out / "house_price_fit.png"))
+show(save_figure(ax, args.out / "house_price_fit.png"))
 plt.close(ax.figure)
 
 ax = plot_loss(history1, log=True, title="batch gradient descent, 1 feature")
 ax.set_xlabel("epoch (full batch: one step each)")
 ax.axhline(mse(size, price, theta_ne), color="k", linestyle=":", label="normal equation MSE")
 ax.legend()
-print("wrote", save_figure(ax, args.out / "house_price_loss.png"))
+show(save_figure(ax, args.out / "house_price_loss.png"))
 plt.close(ax.figure)
 
 # %% [markdown]
@@ -216,7 +214,7 @@ ax = plot_loss(history4, log=True, title="batch gradient descent, 4 features")
 ax.set_xlabel("epoch (full batch: one step each)")
 ax.axhline(mse(X4, y4, theta4_ne), color="k", linestyle=":", label="normal equation MSE")
 ax.legend()
-print("wrote", save_figure(ax, args.out / "house_4_features_loss.png"))
+show(save_figure(ax, args.out / "house_4_features_loss.png"))
 plt.close(ax.figure)
 
 # %% [markdown]
@@ -304,7 +302,7 @@ ax = plot_loss(history_d, log=True, title="diabetes: mini-batch gradient descent
 ax.axhline(mse(Xd_tr, yd_tr, theta_d), color="k", linestyle=":",
            label="normal equation (train MSE)")
 ax.legend()
-print("wrote", save_figure(ax, args.out / "diabetes_loss.png"))
+show(save_figure(ax, args.out / "diabetes_loss.png"))
 plt.close(ax.figure)
 
 fig, ax = plt.subplots()
@@ -314,7 +312,7 @@ lims = [yd_te.min(), yd_te.max()]
 ax.plot(lims, lims, "k--", linewidth=1, label="perfect prediction")
 ax.set(xlabel="true progression", ylabel="predicted", title="diabetes: test set")
 ax.legend()
-print("wrote", save_figure(fig, args.out / "diabetes_predictions.png"))
+show(save_figure(fig, args.out / "diabetes_predictions.png"))
 plt.close(fig)
 
 # %% [markdown]

@@ -27,11 +27,10 @@ malignant (0) or benign (1). Run:
 # In autograd_lite the choice is one argument, `DataLoader(batch_size=None / 1 / 32)`.
 
 # %%
-import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from sklearn.datasets import load_breast_cancer
 from tqdm.auto import tqdm
 
@@ -40,9 +39,7 @@ from autograd_lite import nn, optim
 from autograd_lite.data import DataLoader, TensorDataset, train_val_test_split
 from autograd_lite.plot import save_figure
 
-# In Jupyter, sys.argv belongs to the kernel: use the defaults there.
-args = parse_args("logistic_regression", "Logistic regression: batch vs SGD vs mini-batch",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("logistic_regression", "Logistic regression: batch vs SGD vs mini-batch")
 UPDATES = 500 if args.quick else 3000  # parameter updates per regime
 LR = 0.1
 print(f"seed {args.seed}, {'quick' if args.quick else 'full'} run, plots in {args.out}/")
@@ -171,7 +168,7 @@ for ax in (left, right):
     ax.legend()
 fig.suptitle(f"logistic regression on breast cancer: batch vs stochastic vs mini-batch "
              f"gradient descent (lr {LR})")
-print("wrote", save_figure(fig, args.out / "gradient_descent_variants.png"))
+show(save_figure(fig, args.out / "gradient_descent_variants.png"))
 plt.close(fig)
 
 # %% [markdown]

@@ -16,12 +16,11 @@ optimizer.npz into --out. Run:
 # for overfitting, and a test set touched once, at the end.
 
 # %%
-import sys
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from sklearn.datasets import load_digits
 
 import autograd_lite as ag
@@ -29,9 +28,7 @@ from autograd_lite import nn, optim, viz
 from autograd_lite.data import DataLoader, TensorDataset, train_val_test_split
 from autograd_lite.plot import plot_loss, save_figure
 
-# in Jupyter, sys.argv holds the kernel's own options: use the defaults there
-args = parse_args("neural_network", "An MLP on the handwritten digits",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("neural_network", "An MLP on the handwritten digits")
 out = args.out
 start = time.perf_counter()
 
@@ -113,7 +110,7 @@ print(f"trained {history.epochs} epochs in {train_time:.1f} s: train loss "
 
 # %%
 ax = plot_loss(history, title="MLP on digits: cross-entropy per epoch")
-print("wrote", save_figure(ax, out / "loss_curves.png"))
+show(save_figure(ax, out / "loss_curves.png"))
 plt.close(ax.figure)
 
 # %% [markdown]
@@ -154,7 +151,7 @@ ax.set_xlabel("predicted digit")
 ax.set_ylabel("true digit")
 ax.set_title(f"Test set: {confusion.trace()} of {confusion.sum()} correct")
 fig.colorbar(image, ax=ax, fraction=0.046)
-print("wrote", save_figure(fig, out / "confusion_matrix.png"))
+show(save_figure(fig, out / "confusion_matrix.png"))
 plt.close(fig)
 off = confusion - np.diag(np.diag(confusion))
 worst = np.unravel_index(off.argmax(), off.shape)
@@ -183,7 +180,7 @@ steps = viz.backward_steps(loss, params=model)
 print(f"graph: {len(steps.graph.ops)} ops, {len(steps)} backward steps")
 graph = steps.digraph(rankdir="TB")  # top to bottom: fits a page better than left to right
 if viz.find_dot() is not None:
-    print("wrote", viz.render(graph, out / "graph.svg"))
+    show(viz.render(graph, out / "graph.svg"))
 else:  # no Graphviz renderer installed: keep the DOT source, and say how to render it
     (out / "graph.dot").write_text(graph.source)
     print(f"wrote {out / 'graph.dot'}, not rendered: {viz.INSTALL_HINT}")

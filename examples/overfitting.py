@@ -15,12 +15,11 @@ between its validation and training losses. Run:
 # climb. Here: about 300,000 weights, 150 training images.
 
 # %%
-import sys
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from sklearn.datasets import load_digits
 
 import autograd_lite as ag
@@ -28,9 +27,7 @@ from autograd_lite import nn, optim
 from autograd_lite.data import DataLoader, TensorDataset, train_val_test_split
 from autograd_lite.plot import plot_loss, save_figure
 
-# in Jupyter, sys.argv holds the kernel's own options: use the defaults there
-args = parse_args("overfitting", "Overfitting and regularisation on the digits",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("overfitting", "Overfitting and regularisation on the digits")
 start = time.perf_counter()
 
 # %% [markdown]
@@ -169,7 +166,7 @@ for ax, (name, result) in zip(axes.flat, results.items()):
     ax.label_outer()  # axis labels once per row and column
 fig.suptitle(f"An MLP of 300k weights on {len(X_tr)} digits: cross-entropy per epoch")
 fig.tight_layout()
-print("wrote", save_figure(fig, args.out / "overfitting.png"))
+show(save_figure(fig, args.out / "overfitting.png"))
 plt.close(fig)
 
 # %% [markdown]

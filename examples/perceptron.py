@@ -18,7 +18,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 
 import autograd_lite as ag
 from autograd_lite import nn, optim
@@ -123,7 +123,7 @@ print(f"separable perceptron accuracy: {sep_accuracy:.3f}")
 
 ax = plot_decision_boundary(perceptron, X_sep, y_sep)
 ax.set_title(f"perceptron on separable blobs: {epochs} epochs, accuracy {sep_accuracy:.2f}")
-print("wrote", save_figure(ax, out / "perceptron_separable.png"))
+show(save_figure(ax, out / "perceptron_separable.png"))
 plt.close(ax.figure)
 
 # %% [markdown]
@@ -152,7 +152,7 @@ print(f"xor perceptron best accuracy: {xor_best:.3f}")
 
 ax = plot_decision_boundary(xor_perceptron, X_xor, y_xor)
 ax.set_title(f"perceptron on XOR, best of {XOR_EPOCHS} epochs: accuracy {xor_best:.2f}")
-print("wrote", save_figure(ax, out / "perceptron_xor.png"))
+show(save_figure(ax, out / "perceptron_xor.png"))
 plt.close(ax.figure)
 
 # %% [markdown]
@@ -176,7 +176,7 @@ print(f"xor mlp accuracy: {mlp_accuracy:.3f}")
 
 ax = plot_decision_boundary(mlp, X_xor, y_xor)
 ax.set_title(f"2-4-1 MLP on XOR: accuracy {mlp_accuracy:.2f}")
-print("wrote", save_figure(ax, out / "mlp_xor.png"))
+show(save_figure(ax, out / "mlp_xor.png"))
 plt.close(ax.figure)
 
 # %% [markdown]

@@ -21,12 +21,11 @@ Run:
 # faster than it falls. That asymmetry is what a linear model cannot express.
 
 # %%
-import sys
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import parse_args
+from common import parse_args, show
 from statsmodels.datasets import sunspots
 
 import autograd_lite as ag
@@ -34,9 +33,7 @@ from autograd_lite import nn, optim
 from autograd_lite.plot import plot_loss, save_figure
 from autograd_lite.utils.data import DataLoader, TensorDataset
 
-# in Jupyter, sys.argv holds the kernel's own options: use the defaults there
-args = parse_args("sequence_model", "A GRU forecasting the yearly sunspot numbers",
-                  argv=[] if "ipykernel" in sys.modules else None)
+args = parse_args("sequence_model", "A GRU forecasting the yearly sunspot numbers")
 out = args.out
 start = time.perf_counter()
 
@@ -157,7 +154,7 @@ history = ag.fit(model, nn.MSELoss(), optimizer, train_loader, val_loader, epoch
 print(f"trained {history.epochs} epochs in {time.perf_counter() - train_start:.1f} s; best "
       f"validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch + 1}")
 ax = plot_loss(history, title="GRU on sunspots: MSE of standardised forecasts per epoch")
-print("wrote", save_figure(ax, out / "loss_curves.png"))
+show(save_figure(ax, out / "loss_curves.png"))
 plt.close(ax.figure)
 
 model.eval()
@@ -204,7 +201,7 @@ ax.set_ylabel("sunspot number")
 ax.set_title("One-year-ahead forecasts of the yearly sunspot number: validation and test years")
 ax.legend(loc="upper left", fontsize=8)
 fig.tight_layout()
-print("wrote", save_figure(fig, out / "forecasts.png"))
+show(save_figure(fig, out / "forecasts.png"))
 plt.close(fig)
 
 # %% [markdown]

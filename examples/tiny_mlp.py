@@ -12,7 +12,7 @@ The whole training loop uses only the core: tensors, ops, backward() and .grad. 
 import argparse
 
 import numpy as np
-from common import add_debug_flag
+from common import add_debug_flag, command_line
 
 import autograd_lite as ag
 
@@ -21,7 +21,7 @@ parser.add_argument("--steps", type=int, default=2000)
 parser.add_argument("--lr", type=float, default=1.0)
 parser.add_argument("--seed", type=int, default=0)
 add_debug_flag(parser)
-args = parser.parse_args()
+args = parser.parse_args(command_line())  # in a notebook: $EXAMPLE_ARGS
 
 # %% [markdown]
 # Data: the four XOR points. Parameters: small random weights, zero biases.

@@ -420,6 +420,8 @@ EXEMPT = {
     "is_debug_enabled": "no argument (test_debug.py)",
     "set_debug": "tests/test_debug.py: anything but True or False is a TypeError",
     "nn": "the nn package: its modules and functions have tests/test_nn_*.py",
+    "viz": "the drawing module: tests/test_viz.py, tests/test_viz_page.py",
+    "testing": "gradcheck, check_op: tests/test_testing.py",
     "fit": "the training loop: tests/test_training.py", "evaluate": "tests/test_training.py",
     "History": "a record of losses", "EarlyStopping": "a callback: tests/test_training.py",
     "accuracy": "a metric: tests/test_training.py",
@@ -437,6 +439,7 @@ TENSOR_COVERED_BY_DEDICATED_TESTS = {
     "requires_grad": "test_integer_and_bool_tensors_refuse_requires_grad_everywhere",
     "requires_grad_": "test_integer_and_bool_tensors_refuse_requires_grad_everywhere",
     "register_hook": "test_arguments_of_the_wrong_type_are_clear_errors",
+    "register_post_accumulate_grad_hook": "test_arguments_of_the_wrong_type_are_clear_errors",
     "retain_grad": "test_conversions_and_graph_methods_on_0d_empty_and_nan_tensors",
     "item": "test_conversions_and_graph_methods_on_0d_empty_and_nan_tensors",
     "tolist": "test_conversions_and_graph_methods_on_0d_empty_and_nan_tensors",
@@ -1030,6 +1033,9 @@ WRONG_ARGUMENTS = {  # case -> (call on a (2, 3) tensor x, errors, names, mentio
                                            INDEXING, ("add_at",), ()),
     "Tensor.register_hook(5)": (lambda x: x.register_hook(5), (TypeError,),
                                 ("register_hook",), ()),
+    "Tensor.register_post_accumulate_grad_hook(5)": (
+        lambda x: x.register_post_accumulate_grad_hook(5), (TypeError,),
+        ("register_post_accumulate_grad_hook",), ()),
 }
 
 

@@ -34,6 +34,9 @@ def test_quick_benchmark_run_completes_with_gradients_matching_the_floor(tmp_pat
     assert chains["autograd_lite_compiled"]["check"] == "ok"
     assert {"trace_s", "first_replay_s", "eager"} <= set(chains["autograd_lite_compiled"])
     assert "growth_mib" in results["w5"]
+    # W9 (issue 16): the W2 MLP data-parallel on 1 and 2 MPI ranks, each run's check passed
+    assert [(r["ranks"], r["check"]) for r in results["w9"]] == [(1, "ok"), (2, "ok"), (1, "ok")]
+    assert 0 < results["w9"][1]["efficiency"]
     memory = {(r["workload"], r["maker"]): r for r in results["step_memory"]}
     assert set(memory) == {("W7", "numpy"), ("W7", "autograd_lite"), ("W8", "numpy"),
                            ("W8", "autograd_lite"), ("W8", "autograd_lite_fused")}
@@ -43,13 +46,14 @@ def test_quick_benchmark_run_completes_with_gradients_matching_the_floor(tmp_pat
     assert report.startswith("# Benchmark results")
     assert "benchmarks/run.py --quick" in report and "## Targets (issues 7, 13 and 14)" in report
     assert "## W7, W8: training steps next to PyTorch, time and memory" in report
+    assert "## W9 data-parallel W2 MLP" in report
 
 
 def test_workloads_can_be_selected_and_unknown_ones_are_refused():
     run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--workloads", "W6,W9"],
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--workloads", "W6,W10"],
         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "unknown workloads ['W9']" in run.stderr
+    assert run.returncode == 2 and "unknown workloads ['W10']" in run.stderr
 
 
 def test_a_wrong_gradient_fails_the_check_and_is_not_timed():

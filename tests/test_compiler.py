@@ -227,6 +227,10 @@ def test_hooks_and_create_graph_are_refused():
     w.register_hook(lambda g: g)
     with pytest.raises(ag.CompileError, match="a hook on a leaf tensor"):
         ag.compile(lambda x: (w * x).sum().backward())(np.ones(2))
+    u = ag.tensor([1.0, 2.0], requires_grad=True)
+    u.register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(ag.CompileError, match="post-accumulate-grad hook"):
+        ag.compile(lambda x: (u * x).sum().backward())(np.ones(2))
     v = ag.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ag.CompileError, match="create_graph=True"):
         ag.compile(lambda x: (v * x).sum().backward(create_graph=True))(np.ones(2))
@@ -320,10 +324,26 @@ def test_check_names_the_line_where_the_replay_parts_from_eager():
 def test_an_error_in_a_replay_names_the_program_line_and_the_users():
     step = ag.compile(lambda x: ag.exp(ag.tensor([1.0, 2.0], dtype=np.float64) * x))
     step(np.ones(2))
-    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match=r"in the compiled "
-                                                  r"program, at: exp_\d+ = k\.exp\(mul_\d+\)  "
-                                                  r"# test_compiler\.py:\d+"):
-        step(np.full(2, 1000.0))
+    # the first replay runs the steps one by one; the second runs the compiled source
+    for replay in ("stepped", "compiled"):
+        with np.errstate(over="raise"), pytest.raises(
+                FloatingPointError, match=r"in the compiled program, at: exp_\d+ = "
+                                          r"k\.exp\(mul_\d+\)  # test_compiler\.py:\d+"):
+            step(np.full(2, 1000.0))
+        assert (step._last.function is None) == (replay == "stepped")
+
+
+def test_the_first_replay_runs_the_steps_and_later_ones_the_compiled_source():
+    batches = _batches("mlp", np.float64, count=4)
+    _, _, eager_step = _setup("mlp", "adam", np.float64)
+    eager = [eager_step(x, y).item() for x, y in batches]
+    _, _, train_step = _setup("mlp", "adam", np.float64)  # seeds again: the same dropout masks
+    step = ag.compile(train_step)
+    losses = [step(*batches[0]).item()]  # traced
+    losses.append(step(*batches[1]).item())
+    assert step._last.function is None  # a program replayed once is never compiled
+    losses += [step(x, y).item() for x, y in batches[2:]]
+    assert step._last.function is not None and losses == eager
 
 
 def test_explain_lists_each_program_with_its_guards():

@@ -552,3 +552,30 @@ def test_manual_seed_makes_an_unseeded_shuffling_loader_reproducible():
     assert first_epoch() == a
     ag.manual_seed(12)
     assert first_epoch() != a
+
+
+def test_a_sampler_picks_the_samples_and_their_order_anew_each_epoch():
+    from autograd_lite.distributed import DistributedSampler
+
+    X = np.arange(10, dtype=np.float32).reshape(10, 1)
+    dataset = TensorDataset(X, np.arange(10))
+    sampler = DistributedSampler(dataset, num_replicas=2, rank=1, seed=3)
+    loader = DataLoader(dataset, batch_size=2, sampler=sampler)
+    assert len(loader) == 3  # 5 samples for this rank, in batches of 2
+    epochs = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        epochs.append([int(i) for _, yb in loader for i in yb.data])
+        assert epochs[-1] == list(sampler)  # the sampler's indices, in its order
+    assert epochs[0] != epochs[1] and len(set(epochs[0])) == 5
+    in_order = DataLoader(dataset, batch_size=4, sampler=[9, 0, 5])
+    assert [yb.tolist() for _, yb in in_order] == [[9, 0, 5]]
+    assert len(DataLoader(dataset, sampler=[])) == 0 and list(DataLoader(dataset, sampler=[])) == []
+
+
+def test_a_sampler_with_shuffle_or_without_a_length_is_refused():
+    dataset = TensorDataset(np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(dataset, shuffle=True, sampler=[0, 1])
+    with pytest.raises(TypeError, match="sampler must be an iterable of indices with a length"):
+        DataLoader(dataset, sampler=iter([0, 1]))

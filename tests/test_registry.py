@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, reject, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import autograd_lite as ag
@@ -196,6 +196,9 @@ def _slopes(op, arrays, params, w, v, side, h):
 
 @pytest.mark.parametrize(("op", "kink"), KINKED)
 @given(data=st.data())
+# pow's kink in the exponent at x = 0 holds for positive exponents only: draws with others (0 to
+# a negative power is inf) are rejected below, most of them for some seeds
+@settings(suppress_health_check=[*settings().suppress_health_check, HealthCheck.filter_too_much])
 def test_gradient_at_a_declared_kink_is_the_declared_one_sided_derivative(op, kink, data):
     """relu'(0) = 0, abs'(0) = 0, ties split: at a kink the gradient is a convention, declared
     next to the op as ``kinks=`` (left, right or mean of the one-sided derivatives). Move one

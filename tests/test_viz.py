@@ -337,18 +337,21 @@ def test_graphs_made_without_modules_are_drawn_as_before():
     assert viz.graph_text(cost, collapse="modules") == viz.graph_text(cost, collapse="none")
 
 
-def test_noting_module_calls_costs_nothing_under_no_grad_and_is_forgotten_with_the_graph():
-    from autograd_lite.nn import calls
+def test_module_calls_are_noted_on_their_output_node_and_go_with_the_graph():
+    import gc
+    import weakref
 
     model, _ = mlp_and_loss()
-    before = len(calls._recorded)
     with ag.no_grad():
-        model(ag.ones(4, 2))
-    assert len(calls._recorded) == before  # nothing is noted: no graph, no call to draw
-    model(ag.ones(4, 2)).sum()
-    assert len(calls._recorded) == before + 4  # the Sequential and its three layers
-    calls._forget_dead_calls()  # the output is gone, so is its graph: its calls go too
-    assert len(calls._recorded) <= before
+        assert model(ag.ones(4, 2)).grad_fn is None  # no graph: nothing to note, or to draw
+    out = model(ag.ones(4, 2))
+    record, inner = out.grad_fn.module_calls  # the Sequential's, then its last layer's
+    assert record[2] is model and inner[0][2] is model[-1] and inner[1] is None
+    assert record[0] < out.grad_fn.sequence_nr < record[1]  # the range of numbers it handed out
+    node = weakref.ref(out.grad_fn)
+    del out, record, inner
+    gc.collect()
+    assert node() is None  # the notes lived on the graph, and went with it
 
 
 def test_backward_steps_runs_through_module_nodes_and_ops_without_a_derivative():
@@ -367,3 +370,65 @@ def test_backward_steps_runs_through_module_nodes_and_ops_without_a_derivative()
         assert len(boxes(steps.digraph().source)) == 0  # frames show every op
     finally:
         ag.ops.REGISTRY.pop("triple_without_a_derivative", None)
+
+
+# ---- params=: a Module, a dict name -> Tensor, or (name, Tensor) pairs ----------------------
+
+PARAM_FORMS = {  # how a user may name the parameters; a generator can be read once
+    "Module": lambda model: model,
+    "dict": lambda model: dict(model.named_parameters()),
+    "list of pairs": lambda model: list(model.named_parameters()),
+    "named_parameters()": lambda model: model.named_parameters(),
+}
+
+
+@pytest.mark.parametrize("form", PARAM_FORMS)
+def test_every_function_taking_params_names_them_from_any_accepted_form(form):
+    model, loss = mlp_and_loss()
+    names = {"0.weight", "0.bias", "2.weight", "2.bias"}
+    given = PARAM_FORMS[form]
+    graph = viz.build_graph(loss, params=given(model))
+    assert names <= {info.label for info in graph.tensors.values()}
+    assert all(f'"{name}\n' in viz.draw_graph(loss, params=given(model)).source
+               for name in names)
+    text = viz.graph_text(loss, params=given(model), collapse="none")
+    assert all(f" {name} float32" in text for name in names)
+    boxed = viz.collapse_graph(graph, params=given(model))
+    assert [box.name for box in boxed.boxes.values()] == ["0", "1", "2"]
+    steps = viz.backward_steps(loss, params=given(model))
+    assert names <= set(steps[-1].grads)
+
+
+def test_a_dict_gives_the_parameters_the_users_own_names():
+    cost, w, b = slide_graph()
+    steps = viz.backward_steps(cost, params={"weight": w, "bias": b})
+    assert set(steps[-1].sent) == {"weight"} and steps[-1].grads["weight"] == w.grad.item()
+    assert "bias" in steps[-2].sent
+
+
+VIZ_TAKING_PARAMS = {
+    "draw_graph": lambda loss, params: viz.draw_graph(loss, params=params),
+    "graph_text": lambda loss, params: viz.graph_text(loss, params=params),
+    "build_graph": lambda loss, params: viz.build_graph(loss, params=params),
+    "collapse_graph": lambda loss, params: viz.collapse_graph(viz.build_graph(loss), params),
+    "backward_steps": lambda loss, params: viz.backward_steps(loss, params=params),
+}
+NOT_PARAMS = {  # what was given -> what the message says was given
+    "a Tensor": (lambda model: model[0].weight, "got Parameter$"),
+    "a number": (lambda model: 3, "got int$"),
+    "parameters()": (lambda model: model.parameters(), "got generator holding Parameter"),
+    "a dict of arrays": (lambda model: {"w": np.ones(2)}, r"got dict holding \(str, ndarray\)"),
+    "a list of names": (lambda model: ["0.weight"], "got list holding str"),
+}
+
+
+@pytest.mark.parametrize("function", VIZ_TAKING_PARAMS)
+@pytest.mark.parametrize("bad", NOT_PARAMS)
+def test_params_of_another_kind_is_a_type_error_naming_the_function_and_the_forms(function, bad):
+    model, loss = mlp_and_loss()
+    make, given = NOT_PARAMS[bad]
+    forms = r"a Module, a dict name -> Tensor, or \(name, Tensor\) pairs"
+    with pytest.raises(TypeError, match=rf"^{function}: params must be {forms}.*; {given}"):
+        VIZ_TAKING_PARAMS[function](loss, make(model))
+    assert model[0].weight.grad is None
+    loss.backward()  # refused before backward_steps ran backward: the graph is still there

@@ -12,17 +12,28 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
+from .._tensor import Tensor
 from ..dtypes import get_default_dtype
 from . import functional as F
 from . import init
 from .layers import _check_input_dtype
 from .module import Module, Parameter
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
-def _tuple(value, dims, what, layer):
+    from ..creation import SeedLike
+
+    Size: TypeAlias = "int | tuple[int, ...]"  # one int for every dim, or one per dim
+
+
+def _tuple(value: Any, dims: int, what: str, layer: str) -> tuple[int, ...]:
     """An int or a sequence of ``dims`` ints as a tuple (PyTorch's _pair), checked."""
     items = (value,) * dims if isinstance(value, (int, np.integer)) else tuple(value)
     if len(items) != dims or not all(isinstance(v, (int, np.integer)) for v in items):
@@ -36,8 +47,9 @@ class _ConvNd(Module):
 
     dims = 0
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                 bias, dtype, generator):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Size, stride: Size,
+                 padding: Size | str, dilation: Size, groups: int, bias: bool,
+                 dtype: npt.DTypeLike | None, generator: SeedLike) -> None:
         super().__init__()
         name = type(self).__name__
         if groups < 1:
@@ -59,7 +71,7 @@ class _ConvNd(Module):
             if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError(f"{name}: padding='same' is not supported for strided "
                                  f"convolutions (stride {self.stride})")
-            self.padding = padding
+            self.padding: str | tuple[int, ...] = padding
         else:
             self.padding = _tuple(padding, self.dims, "padding", name)
         dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
@@ -75,7 +87,7 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _check_input_dtype(self, x, "weight", self.weight)
         shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
         if len(shape) not in (self.dims + 1, self.dims + 2):
@@ -90,7 +102,7 @@ class _ConvNd(Module):
         return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                     self.groups)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if isinstance(self.padding, str) or any(self.padding):
@@ -116,8 +128,9 @@ class Conv1d(_ConvNd):
 
     dims = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=None, generator=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Size, stride: Size = 1,
+                 padding: Size | str = 0, dilation: Size = 1, groups: int = 1, bias: bool = True,
+                 dtype: npt.DTypeLike | None = None, generator: SeedLike = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, dtype, generator)
 
@@ -137,8 +150,9 @@ class Conv2d(_ConvNd):
 
     dims = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=None, generator=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Size, stride: Size = 1,
+                 padding: Size | str = 0, dilation: Size = 1, groups: int = 1, bias: bool = True,
+                 dtype: npt.DTypeLike | None = None, generator: SeedLike = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, dtype, generator)
 
@@ -147,10 +161,10 @@ class _PoolNd(Module):
     """What the max and average pooling layers share: settings kept as given, as PyTorch
     keeps them (its AvgPool1d keeps tuples), and a forward calling ``function``."""
 
-    function = None
+    function: Callable[..., Tensor] = None  # type: ignore[assignment]  # each subclass's
     as_tuples = False
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: Size, stride: Size | None = None, padding: Size = 0) -> None:
         super().__init__()
         if self.as_tuples:
             name = type(self).__name__
@@ -161,10 +175,10 @@ class _PoolNd(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.function(x, self.kernel_size, self.stride, self.padding)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
@@ -225,12 +239,12 @@ class AdaptiveAvgPool2d(Module):
             [[5.5]]])
     """
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | None | tuple[int | None, int | None]) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(x, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

@@ -11,6 +11,7 @@ the loss of every classifier, where a dozen small ops would cost more than the l
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,31 +29,31 @@ from ..ops.conv import (  # noqa: F401 (nn.functional's names for them)
     max_pool1d,
     max_pool2d,
 )
+from ..ops.elementwise import relu, sigmoid, softplus, tanh  # noqa: F401 (the same ops)
 from ..ops.registry import composite, primitive
+
+if TYPE_CHECKING:
+    from .._tensor import TensorLike
+    from ..creation import SeedLike
 
 # ---- activations -------------------------------------------------------------------------------
 
-relu = _ops.relu
-sigmoid = _ops.sigmoid
-tanh = _ops.tanh
-softplus = _ops.softplus
-
 
 @composite(domain="nonzero", draw={"negative_slope": (0.01, 0.2, 2.0)}, kinks="x=0: left")
-def leaky_relu(x, negative_slope: float = 0.01):
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
     return _ops.where(_ops.gt(x, 0), x, _ops.mul(x, negative_slope))
 
 
 @composite(domain="nonzero", draw={"alpha": (1.0, 0.5, 2.0)}, kinks="x=0: left")
-def elu(x, alpha: float = 1.0):
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (e^x - 1); at 0 the slope is alpha, as in PyTorch."""
     negative = _ops.where(_ops.gt(x, 0), 0, x)  # exp of this cannot overflow
     return _ops.where(_ops.gt(x, 0), x, alpha * (_ops.exp(negative) - 1))
 
 
 @composite(draw={"approximate": ("none", "tanh")})
-def gelu(x, approximate: str = "none"):
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula."""
     if approximate == "tanh":
         inner = math.sqrt(2 / math.pi) * (x + 0.044715 * _ops.pow(x, 3))
@@ -63,19 +64,19 @@ def gelu(x, approximate: str = "none"):
 
 
 @composite()
-def silu(x):
+def silu(x: Tensor) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
     return _ops.mul(x, _ops.sigmoid(x))
 
 
 @composite()
-def mish(x):
+def mish(x: Tensor) -> Tensor:
     """x * tanh(softplus(x))."""
     return _ops.mul(x, _ops.tanh(_ops.softplus(x)))
 
 
 @composite()
-def log_sigmoid(x):
+def log_sigmoid(x: Tensor) -> Tensor:
     """log(sigmoid(x)), computed as -softplus(-x) so it never overflows or takes log(0)."""
     return _ops.neg(_ops.softplus(_ops.neg(x)))
 
@@ -84,7 +85,7 @@ logsigmoid = log_sigmoid  # PyTorch's spelling in torch.nn.functional
 
 
 @composite(kind="softmax", domain="nonzero", draw={"p": (2.0, 1.0, 3.0)})
-def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``), as PyTorch's.
 
     >>> normalize(ag.tensor([[3.0, 4.0]]))
@@ -94,7 +95,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
     return _ops.div(input, _ops.maximum(input.norm(p, dim, keepdim=True), eps))
 
 
-def one_hot(tensor, num_classes: int = -1):
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Integer class labels as one-hot rows (int64), with ``num_classes`` columns (max + 1 when
     -1), as PyTorch's. It has no gradient.
 
@@ -115,7 +116,8 @@ def one_hot(tensor, num_classes: int = -1):
 
 
 @composite(kind="pad", draw={"value": (0.0, 1.5)})
-def pad(input, pad, mode: str = "constant", value: float = 0.0):
+def pad(input: Tensor, pad: tuple[int, ...] | list[int], mode: str = "constant",
+        value: float = 0.0) -> Tensor:
     """Pad (or, with negative sizes, crop) the last dims: ``pad`` is (left, right) of the last
     dim, then of the one before, ..., as PyTorch's. Only ``mode="constant"``.
 
@@ -153,13 +155,13 @@ def _pad_dim(x, dim, left, right, value):
 
 
 @composite(kind="softmax")
-def softmax(x, dim: int = -1):
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``."""
     return _ops.softmax(x, dim)
 
 
 @composite(kind="softmax")
-def log_softmax(x, dim: int = -1):
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) along ``dim``, computed without overflow."""
     return _ops.log_softmax(x, dim)
 
@@ -181,7 +183,7 @@ class _Step(Function):
             "tanh where gradients must flow.")
 
 
-def step(x):
+def step(x: Tensor) -> Tensor:
     """Heaviside step, 1.0 where x >= 0 else 0.0 (the perceptron's activation; no gradient)."""
     x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
     if x.dtype.kind != "f":
@@ -193,7 +195,7 @@ def step(x):
 
 
 @composite(kind="linear")
-def linear(x, weight, bias=None):
+def linear(x: Tensor, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
     if bias is None:
         return _ops.matmul(x, _ops.transpose(weight))
@@ -201,7 +203,8 @@ def linear(x, weight, bias=None):
 
 
 @composite(kind="random", draw={"p": (0.0, 0.3, 1.0), "training": (True, False)})
-def dropout(x, p: float = 0.5, training: bool = True, generator=None):
+def dropout(x: Tensor, p: float = 0.5, training: bool = True,
+            generator: SeedLike = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p); identity when not
     training. ``generator`` (a numpy Generator) defaults to the one ``manual_seed`` seeds."""
     if not 0 <= p <= 1:
@@ -213,7 +216,8 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
 
 
 @composite(kind="random_channels", draw={"p": (0.0, 0.3, 1.0), "training": (True, False)})
-def dropout2d(x, p: float = 0.5, training: bool = True, generator=None):
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
+              generator: SeedLike = None) -> Tensor:
     """Zero each channel (dim 1 of (N, C, H, W); dim 0 of unbatched (C, H, W)) with
     probability p and scale the rest by 1/(1-p); identity when not training, as PyTorch's."""
     if not 0 <= p <= 1:
@@ -243,15 +247,17 @@ def _dtype(x):
 
 @composite(kind="batch_norm", nin=5, domain=("unique", "real", "positive", "real", "real"),
            draw={"training": (True, False)})
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float | None = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each feature (axis 1) by batch statistics when training (and update the running
     ones in place), by the running statistics otherwise; then scale by weight, shift by bias."""
     if training:
         mean, var, n = _batch_statistics(x)
         if running_mean is not None:
-            _update_running_stats(running_mean.data, running_var.data, mean.data, var.data,
-                                  momentum, n)
+            _update_running_stats(running_mean.data,
+                                  running_var.data,  # type: ignore[union-attr]  # (given with it)
+                                  mean.data, var.data, momentum, n)
     else:
         shape = (1, -1) + (1,) * (x.ndim - 2)
         mean, var = _ops.reshape(running_mean, shape), _ops.reshape(running_var, shape)
@@ -312,12 +318,12 @@ def _same_shape(input, target, name):
             "so reshape one of them)")
 
 
-def _as_tensor(x):
+def _as_tensor(x: TensorLike) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
 @composite(kind="loss")
-def mse_loss(input, target, reduction: str = "mean"):
+def mse_loss(input: Tensor, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((input - target)^2)."""
     input, target = _as_tensor(input), _as_tensor(target)
     _same_shape(input, target, "mse_loss")
@@ -327,7 +333,7 @@ def mse_loss(input, target, reduction: str = "mean"):
 
 @composite(kind="loss", domain=("offgrid", "ongrid"),
            kinks=("input=target: mean", "target=input: mean"))
-def l1_loss(input, target, reduction: str = "mean"):
+def l1_loss(input: Tensor, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean(|input - target|)."""
     input, target = _as_tensor(input), _as_tensor(target)
     _same_shape(input, target, "l1_loss")
@@ -335,7 +341,8 @@ def l1_loss(input, target, reduction: str = "mean"):
 
 
 @composite(kind="loss", domain=("offgrid", "ongrid"), draw={"delta": (1.0, 0.5)})
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+def huber_loss(input: Tensor, target: TensorLike, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - delta/2): MSE near 0, L1 far away."""
     input, target = _as_tensor(input), _as_tensor(target)
     _same_shape(input, target, "huber_loss")
@@ -365,7 +372,8 @@ def binary_cross_entropy_elementwise(p, y):
 
 
 @composite(kind="loss", domain=("probability", "probability"))
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+def binary_cross_entropy(input: Tensor, target: TensorLike, weight: TensorLike | None = None,
+                         reduction: str = "mean") -> Tensor:
     """Log loss on probabilities in [0, 1] (after a sigmoid). Prefer
     ``binary_cross_entropy_with_logits``, which is exact for large logits."""
     input, target = _as_tensor(input), _as_tensor(target)
@@ -381,8 +389,9 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
 
 
 @composite(kind="loss", domain=("real", "probability"))
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: TensorLike,
+                                     weight: TensorLike | None = None, reduction: str = "mean",
+                                     pos_weight: TensorLike | None = None) -> Tensor:
     """Log loss of sigmoid(input), computed from the logits: softplus(x) - y x, which never
     overflows or takes log(0), however large the logits."""
     input, target = _as_tensor(input), _as_tensor(target)
@@ -425,7 +434,8 @@ def _check_class_weight(weight, classes, name):
 
 
 @composite(kind="class_logits")
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+def nll_loss(input: Tensor, target: TensorLike, weight: TensorLike | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer class labels, given log-probabilities (N, C, ...).
 
     With class ``weight``s, 'mean' divides by the summed weights of the counted targets, as in
@@ -458,7 +468,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     return _reduce(losses, reduction, "nll_loss")
 
 
-def _data(x):
+def _data(x: TensorLike) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
@@ -475,7 +485,7 @@ def _cross_entropy_labels_grad(g, out, input, target, weight=None, ignore_index=
     safe, w = _label_weights(target, weight, ignore_index, input.dtype)
     one_hot = np.eye(input.shape[1], dtype=input.dtype)[safe]
     scale = g * (w / w.sum() if reduction == "mean" else w)  # (N,): each row's share of g
-    return (_ops.softmax.dispatch(input, 1) - one_hot) * scale[:, None]
+    return (_ops.reduce.softmax.dispatch(input, 1) - one_hot) * scale[:, None]
 
 
 @primitive(_cross_entropy_labels_grad, saves="input", kind="class_logits", nin=1,
@@ -494,8 +504,9 @@ def _cross_entropy_labels(input, target, weight=None, ignore_index=-100, reducti
 
 
 @composite(kind="class_targets", draw={"label_smoothing": (0.0, 0.2)})
-def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0):
+def cross_entropy(input: Tensor, target: TensorLike, weight: TensorLike | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits (N, C, ...) against integer class labels, or against class
     probabilities (a float target shaped like the input); ``label_smoothing`` mixes the labels
     with the uniform distribution, as in PyTorch."""

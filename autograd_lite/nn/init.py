@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import creation
+from .._tensor import Tensor
 from ..grad_mode import no_grad
+
+if TYPE_CHECKING:
+    from ..creation import SeedLike
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
           "selu": 0.75}
@@ -40,31 +45,35 @@ def _fill(tensor, values):
     return tensor
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: SeedLike = None) -> Tensor:
     """Fill with samples from U(a, b)."""
     rng = creation.random_generator(generator, "uniform_", seeds=False)
     return _fill(tensor, rng.uniform(a, b, tensor.shape))
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: SeedLike = None) -> Tensor:
     """Fill with samples from N(mean, std^2)."""
     rng = creation.random_generator(generator, "normal_", seeds=False)
     return _fill(tensor, rng.normal(mean, std, tensor.shape))
 
 
-def constant_(tensor, value: float):
+def constant_(tensor: Tensor, value: float) -> Tensor:
+    """Fill with ``value``."""
     return _fill(tensor, value)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with zeros."""
     return _fill(tensor, 0)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill with ones."""
     return _fill(tensor, 1)
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: SeedLike = None) -> Tensor:
     """U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio): keeps the activation
     and gradient variance of tanh/sigmoid layers steady through depth."""
     fan_in, fan_out = _fans(tensor)
@@ -72,21 +81,22 @@ def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain: float = 1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: SeedLike = None) -> Tensor:
     """N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
-def eye_(tensor):
+def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix (ones on the diagonal) in a 2-D tensor, as torch.nn.init.eye_."""
     if tensor.ndim != 2:
         raise ValueError(f"eye_: needs a 2-D tensor, got shape {tensor.shape}")
-    return _fill(tensor, np.eye(*tensor.shape))
+    rows, cols = tensor.shape
+    return _fill(tensor, np.eye(rows, cols))
 
 
-def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator=None):
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: SeedLike = None) -> Tensor:
     """N(mean, std^2) restricted to [a, b] (draws outside are drawn again)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
@@ -99,7 +109,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     return _fill(tensor, values)
 
 
-def orthogonal_(tensor, gain: float = 1.0, generator=None):
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: SeedLike = None) -> Tensor:
     """A (semi-)orthogonal matrix, the tensor seen as (rows, everything else), times ``gain``
     (Saxe et al.; as PyTorch: the QR of a normal matrix, signs fixed by R's diagonal)."""
     if tensor.ndim < 2:
@@ -121,14 +131,14 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator=None):
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", generator: SeedLike = None) -> Tensor:
     """U(-b, b), b = gain sqrt(3 / fan) (He et al.): keeps ReLU layers' variance steady."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator=None):
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", generator: SeedLike = None) -> Tensor:
     """N(0, std^2), std = gain / sqrt(fan)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 import operator
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import creation
 from .. import ops as _ops
@@ -17,6 +19,10 @@ from .._tensor import Tensor, as_array
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._tensor import TensorLike
+    from ..creation import SeedLike
 
 
 def _check_input_dtype(layer, x, name, reference):
@@ -52,7 +58,7 @@ class Linear(Module):
     both initialised from U(-1/sqrt(in_features), 1/sqrt(in_features)) as in PyTorch."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32, generator: SeedLike = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -65,11 +71,11 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         _check_input_dtype(self, x, "weight", self.weight)
         return F.linear(x, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
@@ -86,9 +92,10 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                 sparse: bool = False, _weight=None, _freeze: bool = False,
-                 dtype=np.float32, generator=None):
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: TensorLike | None = None, _freeze: bool = False,
+                 dtype: npt.DTypeLike = np.float32, generator: SeedLike = None) -> None:
         super().__init__()
         unsupported = {"max_norm": max_norm is not None, "scale_grad_by_freq": scale_grad_by_freq,
                        "sparse": sparse}
@@ -117,25 +124,26 @@ class Embedding(Module):
         self.weight.requires_grad_(not _freeze)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
-                        **kwargs) -> Embedding:
+    def from_pretrained(cls, embeddings: TensorLike, freeze: bool = True,
+                        padding_idx: int | None = None, **kwargs: Any) -> Embedding:
         """An Embedding holding ``embeddings`` (a 2-D Tensor or array), frozen by default."""
         embeddings = as_array(embeddings)
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{embeddings.shape}")
-        return cls(*embeddings.shape, padding_idx=padding_idx, _weight=embeddings,
-                   _freeze=freeze, **kwargs)
+        rows, dim = embeddings.shape
+        return cls(rows, dim, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze,
+                   **kwargs)
 
-    def forward(self, input):
-        weight = self.weight
+    def forward(self, input: Tensor) -> Tensor:
+        weight: Tensor = self.weight
         if self.padding_idx is not None and weight.requires_grad:
             trains = np.ones((self.num_embeddings, 1), bool)
             trains[self.padding_idx] = False  # the padding row's values, without a gradient
             weight = _ops.where(trains, weight, weight.detach())
         return F.embedding(input, weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
 
@@ -143,21 +151,21 @@ class Embedding(Module):
 class Identity(Module):
     """Returns its input: a placeholder that keeps a model's structure."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
 class Flatten(Module):
     """Merge dims start_dim..end_dim (by default all but the batch dimension)."""
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return _ops.flatten(x, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
@@ -168,11 +176,11 @@ class Unflatten(Module):
     (4, 2, 3)
     """
 
-    def __init__(self, dim: int, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Iterable[int]) -> None:
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         d = _ops.registry.axis_index(self.dim, x.ndim, "Unflatten", x.shape)
         sizes = self.unflattened_size
         known = math.prod(n for n in sizes if n != -1)
@@ -182,7 +190,7 @@ class Unflatten(Module):
                              f"shape {x.shape}) into {sizes}")
         return _ops.reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
@@ -191,8 +199,9 @@ class Sequential(Module):
     ``OrderedDict``, by its keys (``Sequential(OrderedDict(hidden=..., out=...))``), as in
     PyTorch. A slice is a Sequential of the same modules under the same names."""
 
-    def __init__(self, *modules: Module):
+    def __init__(self, *modules: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
+        named: list[tuple[Any, Any]]  # (checked below)
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             named = list(modules[0].items())
         else:
@@ -206,20 +215,25 @@ class Sequential(Module):
                                  f"without '.', got {name!r}")
             setattr(self, name, m)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for m in self._modules.values():
             x = m(x)
         return x
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Module: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequential: ...
+
+    def __getitem__(self, i: int | slice) -> Module | Sequential:
         if isinstance(i, slice):
             return Sequential(OrderedDict(list(self._modules.items())[i]))
         return list(self._modules.values())[_position(self, i, "modules")]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
     def __setitem__(self, i, module: Module):
@@ -266,7 +280,7 @@ class Sequential(Module):
         _renumber(self, modules)
         return self
 
-    def pop(self, key: int | slice):
+    def pop(self, key: int | slice) -> Module | Sequential:
         """Remove and return the module (or Sequential, for a slice) at ``key``."""
         value = self[key]
         del self[key]
@@ -306,12 +320,17 @@ class ModuleList(Module):
     (3, ['0.weight', '0.bias'])
     """
 
-    def __init__(self, modules: Iterable[Module] | None = None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Module: ...
+    @overload
+    def __getitem__(self, i: slice) -> ModuleList: ...
+
+    def __getitem__(self, i: int | slice) -> Module | ModuleList:
         if isinstance(i, slice):
             return type(self)(list(self._modules.values())[i])
         return self._modules[str(_position(self, i, "modules"))]
@@ -324,10 +343,10 @@ class ModuleList(Module):
         del modules[i if isinstance(i, slice) else _position(self, i, "modules")]
         _renumber(self, modules)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
@@ -356,7 +375,7 @@ class ModuleList(Module):
         modules.insert(operator.index(index), module)
         _renumber(self, modules)
 
-    def pop(self, key: int | slice):
+    def pop(self, key: int | slice) -> Module | ModuleList:
         """Remove and return the module (or ModuleList, for a slice) at ``key``."""
         value = self[key]
         del self[key]
@@ -364,12 +383,17 @@ class ModuleList(Module):
 
 
 class _Dict(Module):
+    if TYPE_CHECKING:  # each subclass has its own
+        def __getitem__(self, key: str) -> Any: ...
+        def __setitem__(self, key: str, value: Any) -> None: ...
+        def __delitem__(self, key: str) -> None: ...
+
     # what ModuleDict and ParameterDict share: a dict's methods over the keys of _ordered()
 
     def _ordered(self) -> dict:
         raise NotImplementedError
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._ordered())
 
     def __iter__(self):
@@ -415,7 +439,8 @@ class ModuleDict(_Dict):
     ['cls.weight', 'cls.bias', 'box.weight', 'box.bias']
     """
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -448,13 +473,18 @@ class ParameterList(Module):
     (['0', '1'], True)
     """
 
-    def __init__(self, values: Iterable | None = None):
+    def __init__(self, values: Iterable[TensorLike] | None = None) -> None:
         super().__init__()
         object.__setattr__(self, "_size", 0)
         if values is not None:
             self.extend(values)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Parameter: ...
+    @overload
+    def __getitem__(self, i: slice) -> ParameterList: ...
+
+    def __getitem__(self, i: int | slice) -> Parameter | ParameterList:
         if isinstance(i, slice):
             return type(self)(list(self)[i])
         return getattr(self, str(_position(self, i, "entries")))
@@ -462,16 +492,16 @@ class ParameterList(Module):
     def __setitem__(self, i, value) -> None:
         setattr(self, str(_position(self, i, "entries")), _as_parameter(value))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._size
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Parameter]:
         return (self[i] for i in range(len(self)))
 
     def __iadd__(self, values: Iterable) -> ParameterList:
         return self.extend(values)
 
-    def append(self, value) -> ParameterList:
+    def append(self, value: TensorLike) -> ParameterList:
         """Add ``value`` at the end (a Tensor or array becomes a Parameter)."""
         setattr(self, str(len(self)), _as_parameter(value))
         object.__setattr__(self, "_size", self._size + 1)
@@ -504,13 +534,14 @@ class ParameterDict(_Dict):
     )
     """
 
-    def __init__(self, parameters=None):
+    def __init__(self, parameters: Mapping[str, TensorLike] | Iterable[tuple[str, TensorLike]]
+                 | None = None) -> None:
         super().__init__()
         object.__setattr__(self, "_keys", {})
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> Parameter:
         if key not in self._keys:
             raise KeyError(key)
         return getattr(self, key)
@@ -529,7 +560,7 @@ class ParameterDict(_Dict):
     def _ordered(self):
         return self._keys
 
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default
 
     def _repr_lines(self) -> list[str]:
@@ -583,16 +614,16 @@ class Dropout(Module):
 
     _drop = staticmethod(F.dropout)
 
-    def __init__(self, p: float = 0.5, generator=None):
+    def __init__(self, p: float = 0.5, generator: SeedLike = None) -> None:
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
         self.p, self.generator = p, generator
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self._drop(x, self.p, self.training, self.generator)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
@@ -610,8 +641,15 @@ class _BatchNorm(Module):
     estimates, and ``momentum=None`` makes them the plain average over all batches so far
     (``num_batches_tracked`` counts them)."""
 
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: npt.DTypeLike = np.float32) -> None:
         super().__init__()
         if momentum is not None and not 0 <= momentum <= 1:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got "
@@ -631,7 +669,7 @@ class _BatchNorm(Module):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
             shapes = self._shapes.format(c=self.num_features)
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
@@ -650,14 +688,15 @@ class _BatchNorm(Module):
     def _track(self, mean, var, n):
         """Fold one batch's statistics (arrays) into the running estimates and count it: the
         step's only change of state, one call (``ag.compile`` replays it)."""
-        batches = self.num_batches_tracked.data
+        # (the buffers are None only without track_running_stats, when this is never called)
+        batches = self.num_batches_tracked.data  # type: ignore[union-attr]
         # momentum None: the running estimates average every batch so far equally
         momentum = 1.0 / (int(batches) + 1) if self.momentum is None else self.momentum
-        F._update_running_stats(self.running_mean.data, self.running_var.data, mean, var,
-                                momentum, n)
+        F._update_running_stats(self.running_mean.data,  # type: ignore[union-attr]  # (as above)
+                                self.running_var.data, mean, var, momentum, n)  # type: ignore[union-attr]
         batches += 1
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
@@ -688,89 +727,89 @@ class Step(Module):
     """Heaviside step, the perceptron's activation: 1 where x >= 0, else 0. Not differentiable:
     a backward through it raises an error explaining why."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.step(x)
 
 
 class Sigmoid(Module):
     """1 / (1 + e^-x) elementwise, as a layer (``F.sigmoid``)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
     """Hyperbolic tangent elementwise, as a layer (``F.tanh``)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
 
 
 class ReLU(Module):
     """max(x, 0) elementwise, as a layer (``F.relu``; its gradient at 0 is 0, as PyTorch's)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
 
 class LeakyReLU(Module):
     """x where x > 0, else ``negative_slope`` * x, as a layer (``F.leaky_relu``)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
 
 class ELU(Module):
     """x where x > 0, else ``alpha`` (e^x - 1), as a layer (``F.elu``)."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = alpha
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.elu(x, self.alpha)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
 
 class GELU(Module):
     """x Phi(x), exact or with ``approximate="tanh"``, as a layer (``F.gelu``)."""
 
-    def __init__(self, approximate: str = "none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.gelu(x, self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class Softmax(Module):
     """Softmax along ``dim`` (default -1: PyTorch asks for it), as a layer (``F.softmax``)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.softmax(x, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
     """Log-softmax along ``dim``, as a layer (``F.log_softmax``)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.dim)

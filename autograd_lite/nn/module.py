@@ -8,12 +8,20 @@ find everything without the user listing it.
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from .._tensor import RemovableHandle, Tensor, as_array
 from ..grad_mode import grad_mode
 from . import calls
+
+if TYPE_CHECKING:
+    from .._tensor import TensorLike
+
+_M = TypeVar("_M", bound="Module")  # the methods that return self return the module's own type
 
 _TRAINABLE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -23,12 +31,12 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad: bool = True):
+    def __init__(self, data: TensorLike, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
             data = data.data
         super().__init__(np.asarray(data), requires_grad=requires_grad)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
@@ -52,7 +60,14 @@ class Module:
     (4, 1)
     """
 
-    def __init__(self):
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _modules: OrderedDict[str, Module]  # (add_module(name, None) leaves a None, as PyTorch)
+    _non_persistent_buffers_set: set[str]
+    training: bool
+    _forward_hooks: list[tuple[str, Callable[..., Any]]]
+
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -64,7 +79,7 @@ class Module:
 
     # --- attribute registration ---------------------------------------------------------------
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         """Register a Parameter or Module by its attribute name. Unlike PyTorch, which silently
         registers nothing, a plain list/tuple/dict holding Modules or Parameters is a TypeError
         pointing to ModuleList/ModuleDict (ParameterList/ParameterDict).
@@ -94,12 +109,16 @@ class Module:
         self._non_persistent_buffers_set.discard(name)
         if isinstance(value, (Parameter, Module)):
             self.__dict__.pop(name, None)  # else an old plain attribute would shadow it
-            registry = self._parameters if isinstance(value, Parameter) else self._modules
-            registry[name] = value
+            if isinstance(value, Parameter):
+                self._parameters[name] = value
+            else:
+                self._modules[name] = value
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    # a registered Parameter, buffer or sub-module: Any, so that each is typed as its subclass's
+    # __init__ assigned it (mypy reads those assignments), and other names are not refused
+    def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: look in the registries, else a clear error
         for registry in ("_parameters", "_buffers", "_modules"):
             items = self.__dict__.get(registry)
@@ -107,7 +126,7 @@ class Module:
                 return items[name]
         raise AttributeError(f"'{type(self).__name__}' module has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
@@ -124,7 +143,8 @@ class Module:
         if name not in registry and hasattr(self, name):
             raise KeyError(f"attribute '{name}' already exists")
 
-    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+    def register_buffer(self, name: str, tensor: TensorLike | None,
+                        persistent: bool = True) -> None:
         """Register non-learnable state (e.g. BatchNorm's running mean), saved in state_dict
         unless ``persistent=False``; a numpy array is wrapped in a Tensor.
 
@@ -170,14 +190,14 @@ class Module:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name("module", name, self._modules)
         self.__dict__.pop(name, None)
-        self._modules[name] = module
+        self._modules[name] = module  # type: ignore[assignment]  # (None: see _modules)
 
     # --- calling ------------------------------------------------------------------------------
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # (any override fits)
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not grad_mode.enabled:  # no graph is recorded: nothing to note
             if not self._forward_hooks:
                 return self.forward(*args, **kwargs)
@@ -205,7 +225,8 @@ class Module:
                     output = result
         return output
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+    def register_forward_pre_hook(
+            self, hook: Callable[[Module, tuple[Any, ...]], Any]) -> RemovableHandle:
         """Call ``hook(module, inputs)`` before each forward; ``inputs`` is the tuple of
         positional arguments. A non-None return replaces them (a non-tuple is wrapped in one).
         Returns a handle whose ``remove()`` unregisters the hook.
@@ -220,7 +241,8 @@ class Module:
         """
         return self._add_forward_hook("pre", hook, "register_forward_pre_hook")
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
+    def register_forward_hook(
+            self, hook: Callable[[Module, tuple[Any, ...], Any], Any]) -> RemovableHandle:
         """Call ``hook(module, inputs, output)`` after each forward (``inputs``: the tuple of
         positional arguments forward received); a non-None return replaces the output.
         Returns a handle whose ``remove()`` unregisters the hook.
@@ -243,8 +265,8 @@ class Module:
 
     # --- traversal ----------------------------------------------------------------------------
 
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True):
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module and every sub-module, depth first; a module
         already in ``memo`` (or seen before, with ``remove_duplicate``) is skipped.
 
@@ -266,16 +288,16 @@ class Module:
                 yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
                                                remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, child in self._modules.items():
             if child is not None:
                 yield name, child
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
@@ -292,36 +314,36 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), t
 
     def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True):
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter), e.g. ``layers.0.weight``; a shared Parameter appears once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse: bool = True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True):
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer), persistent or not; a shared buffer appears once."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse: bool = True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # --- modes and gradients ------------------------------------------------------------------
 
-    def train(self, mode: bool = True) -> Module:
+    def train(self: _M, mode: bool = True) -> _M:
         """Training mode (Dropout drops, BatchNorm uses batch statistics); returns self."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> Module:
+    def eval(self: _M) -> _M:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def apply(self, fn) -> Module:
+    def apply(self: _M, fn: Callable[[Module], object]) -> _M:
         """Call ``fn(module)`` on every child (recursively), then on self; returns self.
 
         >>> model = ag.nn.Sequential(ag.nn.Linear(2, 2), ag.nn.ReLU())
@@ -336,7 +358,7 @@ class Module:
         fn(self)
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         """Set ``requires_grad`` on every parameter (e.g. False to freeze them); returns self.
 
         >>> layer = ag.nn.Linear(2, 1).requires_grad_(False)
@@ -347,7 +369,8 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, device=None, dtype=None, non_blocking: bool = False) -> Module:
+    def to(self: _M, device: str | Tensor | npt.DTypeLike | None = None,
+           dtype: npt.DTypeLike | None = None, non_blocking: bool = False) -> _M:
         """Cast the floating-point parameters and buffers in place (``to(np.float64)``,
         ``to(dtype=...)``, or ``to(tensor)`` for that tensor's dtype); returns self. The only
         device is ``"cpu"``: naming it changes nothing, any other device is a RuntimeError.
@@ -359,14 +382,14 @@ class Module:
         dtype('float64')
         """
         if isinstance(device, Tensor):
-            device, dtype = None, device.dtype
+            dtype, device = device.dtype, None
         elif device is not None and not isinstance(device, str) and dtype is None:
             device, dtype = None, device  # to(np.float64): a dtype in the device's place
         if device is not None:
             _check_device(device)
         return self if dtype is None else self._cast(dtype, "to")
 
-    def float(self) -> Module:
+    def float(self: _M) -> _M:
         """Cast floating-point parameters and buffers to float32 (in place); returns self.
 
         >>> ag.nn.Linear(2, 1, dtype=np.float64).float().weight.dtype
@@ -374,7 +397,7 @@ class Module:
         """
         return self._cast(np.float32, "float")
 
-    def double(self) -> Module:
+    def double(self: _M) -> _M:
         """Cast floating-point parameters and buffers to float64 (in place); returns self.
 
         >>> ag.nn.Linear(2, 1).double().weight.dtype
@@ -382,7 +405,7 @@ class Module:
         """
         return self._cast(np.float64, "double")
 
-    def half(self) -> Module:
+    def half(self: _M) -> _M:
         """Refused: autograd_lite does not train in float16 (numpy has no fast half math).
 
         >>> ag.nn.Linear(2, 1).half()
@@ -391,7 +414,7 @@ class Module:
         """
         return self._cast(np.float16, "half")
 
-    def _cast(self, dtype, caller):
+    def _cast(self: _M, dtype: npt.DTypeLike, caller: str) -> _M:
         # PyTorch's rule: only floating-point tensors change (num_batches_tracked stays int64);
         # the Parameter objects stay the same, so an optimizer holding them keeps working
         dtype = _trainable_dtype(dtype, caller)
@@ -429,7 +452,8 @@ class Module:
                 if b is not None and name not in module._non_persistent_buffers_set:
                     yield dot + name, b
 
-    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+    def state_dict(self, *, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name, as Tensors detached from the
         graph but sharing memory with the model (as in PyTorch: copy them to keep a snapshot,
         e.g. ``{k: v.clone() for k, v in model.state_dict().items()}``). ``keep_vars=True``
@@ -445,7 +469,8 @@ class Module:
         return OrderedDict((prefix + name, t if keep_vars else t.detach())
                            for name, t in self._state_entries())
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, TensorLike],
+                        strict: bool = True) -> IncompatibleKeys:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place; the model
         never aliases them. Everything is checked first: missing, unexpected or wrongly shaped
         entries raise naming them, and change nothing.
@@ -496,7 +521,7 @@ class Module:
         return [f"({name}): " + repr(child).replace("\n", "\n  ")
                 for name, child in self._modules.items()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         head = f"{type(self).__name__}({self.extra_repr()}"
         count = self.num_parameters()
         note = f"  # {count:,} parameters" if count else ""

@@ -22,8 +22,11 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import ops as _ops
 from .._tensor import Tensor, as_array
@@ -31,6 +34,9 @@ from . import functional as F
 from . import init
 from .layers import _check_input_dtype
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from ..creation import SeedLike
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
@@ -56,7 +62,7 @@ def _fused_lstm_steps(xs, state, w_ih, w_hh, b_ih, b_hh, order):
     [h, c]: each step's whole output ([h', c', gates], see ops/recurrent.py), in time order."""
     if b_ih is None:  # bias=False: the fused op always adds two biases
         b_ih = b_hh = np.zeros(w_ih.shape[0], w_ih.dtype)
-    outs = [None] * len(xs)
+    outs: list[Any] = [None] * len(xs)
     for t in order:
         state = outs[t] = _ops.lstm_cell(xs[t], state, w_ih, w_hh, b_ih, b_hh)
     return outs
@@ -115,7 +121,7 @@ class _CellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters(generator)
 
-    def reset_parameters(self, generator=None) -> None:
+    def reset_parameters(self, generator: SeedLike = None) -> None:
         """Draw every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
         bound = 1 / math.sqrt(self.hidden_size)
         for p in self.parameters():
@@ -147,7 +153,7 @@ class _CellBase(Module):
             checked.append(s)
         return x, checked
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             text += ", bias=False"
@@ -169,12 +175,13 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", *, dtype=np.float32, generator=None):
+                 nonlinearity: str = "tanh", *, dtype: npt.DTypeLike = np.float32,
+                 generator: SeedLike = None) -> None:
         _check_nonlinearity(nonlinearity)
         super().__init__(input_size, hidden_size, bias, 1, dtype, generator)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,) = self._check(input, [("hx", hx)])
         xi = F.linear(x, self.weight_ih, self.bias_ih)
         return _rnn_step(xi, h, self.weight_hh, self.bias_hh, self.nonlinearity)
@@ -192,11 +199,13 @@ class LSTMCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
-                 dtype=np.float32, generator=None, fused: bool = False):
+                 dtype: npt.DTypeLike = np.float32, generator: SeedLike = None,
+                 fused: bool = False) -> None:
         super().__init__(input_size, hidden_size, bias, 4, dtype, generator)
         self.fused = fused
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor,
+                hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{self._name()}: hx must be a pair (h, c), got "
                             f"{type(hx).__name__}")
@@ -221,10 +230,10 @@ class GRUCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32, generator: SeedLike = None) -> None:
         super().__init__(input_size, hidden_size, bias, 3, dtype, generator)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,) = self._check(input, [("hx", hx)])
         xi = F.linear(x, self.weight_ih, self.bias_ih)
         return _gru_step(xi, h, self.weight_hh, self.bias_hh)
@@ -244,17 +253,19 @@ class _RNNBase(Module):
         _check_sizes(input_size, hidden_size)
         if not isinstance(num_layers, numbers.Integral) or num_layers < 1:
             raise ValueError(f"num_layers must be greater than zero, got {num_layers!r}")
+        # (numbers.Number declares no comparisons or float(): mypy#3186)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number) \
-                or not 0 <= dropout <= 1:
+                or not 0 <= dropout <= 1:  # type: ignore[operator]
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              f"probability of an element being zeroed, got {dropout!r}")
-        if dropout > 0 and num_layers == 1:
+        if dropout > 0 and num_layers == 1:  # type: ignore[operator]
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                           "non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
-        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.num_layers: int  # (an Integral, checked above; to mypy not an int: mypy#3186)
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first  # type: ignore[assignment]
+        self.dropout, self.bidirectional = float(dropout), bidirectional  # type: ignore[arg-type]
         gates = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
@@ -268,7 +279,7 @@ class _RNNBase(Module):
                     setattr(self, "bias_hh" + suffix, Parameter(np.empty(gates, dtype)))
         self.reset_parameters(generator)
 
-    def reset_parameters(self, generator=None) -> None:
+    def reset_parameters(self, generator: SeedLike = None) -> None:
         """Draw every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
         bound = 1 / math.sqrt(self.hidden_size)
         for p in self.parameters():
@@ -315,12 +326,13 @@ class _RNNBase(Module):
             x = _ops.swapaxes(x, 0, 1)
         return x, checked, batched
 
-    def _run(self, x, states, step):
+    def _run(self, x: Tensor, states: list[Tensor | None],
+             step: Callable[..., Any]) -> tuple[Tensor, list[Tensor]]:
         """Run ``step(xs, suffix, reverse, first_states)`` (the outputs at every t, as a list,
         and the final states) layer by layer and direction by direction, on the input's time
         steps as a list; the last layer's output stacked as (L, N, hidden * directions), and
         each state's final values stacked as (layers * directions, N, hidden)."""
-        finals = [[] for _ in states]
+        finals: list[list[Tensor]] = [[] for _ in states]
         xs = _time_steps(x)
         for layer in range(self.num_layers):
             outputs = []
@@ -353,7 +365,8 @@ class _RNNBase(Module):
         output, (h_n,) = self._finish(*self._run(x, [h0], step), batched)
         return output, h_n
 
-    def _finish(self, output, finals, batched):
+    def _finish(self, output: Tensor, finals: list[Tensor],
+                batched: bool) -> tuple[Tensor, list[Tensor]]:
         """Back to the caller's layout: batch first if asked, no batch axis if none came in."""
         if not batched:
             return output[:, 0], [s[:, 0] for s in finals]
@@ -364,7 +377,7 @@ class _RNNBase(Module):
     def _zeros(self, xs):
         return np.zeros((xs[0].shape[0], self.hidden_size), self.weight_ih_l0.dtype)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         defaults = {"num_layers": 1, "nonlinearity": "tanh", "bias": True, "batch_first": False,
                     "dropout": 0.0, "bidirectional": False}
@@ -398,14 +411,14 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, *, dtype=np.float32,
-                 generator=None):
+                 dropout: float = 0.0, bidirectional: bool = False, *,
+                 dtype: npt.DTypeLike = np.float32, generator: SeedLike = None) -> None:
         _check_nonlinearity(nonlinearity)
         super().__init__("RNN", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, generator)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         def cell(xi, h, w_hh, b_hh):
             return _rnn_step(xi, h, w_hh, b_hh, self.nonlinearity)
 
@@ -427,14 +440,16 @@ class LSTM(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, *, dtype=np.float32, generator=None, fused: bool = False):
+                 proj_size: int = 0, *, dtype: npt.DTypeLike = np.float32,
+                 generator: SeedLike = None, fused: bool = False) -> None:
         if proj_size:
             raise NotImplementedError("LSTM: proj_size is not supported")
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype, generator)
         self.fused = fused
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(f"{self._name()}: hx must be a pair (h_0, c_0), got "
                             f"{type(hx).__name__}")
@@ -472,9 +487,9 @@ class GRU(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 *, dtype=np.float32, generator=None):
+                 *, dtype: npt.DTypeLike = np.float32, generator: SeedLike = None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, generator)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return self._forward_one_state(input, hx, _gru_step)

@@ -1,10 +1,12 @@
-"""Gradient clipping, in place on ``.grad``, as torch.nn.utils.clip_grad_norm_/_value_, and the
-parameters as one flat vector (parameters_to_vector / vector_to_parameters)."""
+"""Gradient clipping, in place on ``.grad``, as ``torch.nn.utils.clip_grad_norm_`` and
+``clip_grad_value_``, and the parameters as one flat vector (``parameters_to_vector`` /
+``vector_to_parameters``)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -40,7 +42,7 @@ def _set_grad(p, value):
         p.grad = Tensor(np.array(np.broadcast_to(value, g.shape), dtype=g.dtype))
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Scale the gradients in place so their joint ``norm_type``-norm is at most ``max_norm``.
 
@@ -84,7 +86,7 @@ def _clip_norm(params, max_norm, norm_type, error_if_nonfinite):
     return np.array(total, np.result_type(*(p.grad.dtype for p in params)))
 
 
-def clip_grad_value_(parameters, clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clip every gradient in place to [-clip_value, clip_value].
 
     >>> from autograd_lite import tensor
@@ -107,7 +109,7 @@ def _clip_value(params, clip_value):
         _set_grad(p, np.clip(p.grad.data, -clip_value, clip_value))
 
 
-def parameters_to_vector(parameters) -> Tensor:
+def parameters_to_vector(parameters: Tensor | Iterable[Tensor]) -> Tensor:
     """All parameters (an iterable, or one Tensor) flattened and joined into one 1-D tensor,
     differentiably (as PyTorch).
 
@@ -121,7 +123,7 @@ def parameters_to_vector(parameters) -> Tensor:
     return ops.concatenate([p.reshape(-1) for p in params])
 
 
-def vector_to_parameters(vec: Tensor, parameters) -> None:
+def vector_to_parameters(vec: Tensor, parameters: Tensor | Iterable[Tensor]) -> None:
     """Make each parameter's ``.data`` the next slice of the 1-D ``vec``, reshaped: a view that
     shares vec's memory and dtype, as PyTorch's ``param.data = ...``; extra entries are unused.
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import operator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -38,6 +39,13 @@ from . import registry
 from .linalg import matmul
 from .registry import composite, primitive
 from .shape import add_at, as_index, getitem, reshape
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .._tensor import Tensor, TensorLike
+
+    Size: TypeAlias = "int | tuple[int, ...]"  # one int for every dim, or one per dim
 
 # ---- arguments ---------------------------------------------------------------------------------
 
@@ -199,7 +207,8 @@ def conv_input_grad(grad, weight, input_shape, stride, padding, dilation, groups
         flat = tuple(math.prod(padded[i + 1:]) for i in range(len(padded)))  # its strides
         span = sum((m - 1) * f for m, f in zip(out, flat)) + 1
         wide = np.zeros((n, o, out[0] * flat[0]), g.dtype)
-        wide.reshape(n, o, out[0], *padded[1:])[(Ellipsis, *map(slice, out[1:]))] = g
+        rows: tuple[Any, ...] = (Ellipsis, *map(slice, out[1:]))  # (numpy's stubs refuse it inline)
+        wide.reshape(n, o, out[0], *padded[1:])[rows] = g
         cols = np.matmul(kernel_t, wide[..., :span].reshape(n, groups, o // groups, span))
         cols = cols.reshape(n, c, math.prod(kernel), span)
         result = np.zeros((n, c, math.prod(padded)), cols.dtype)
@@ -302,7 +311,8 @@ def _conv(name, dims, input, weight, bias, stride, padding, dilation, groups):
 
 
 @composite(kind="conv1d", nin=3, public=False)
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride: Size = 1,
+           padding: Size | str = 0, dilation: Size = 1, groups: int = 1) -> Tensor:
     """1-D convolution (cross-correlation) of ``input`` (N, C, L) or (C, L) with ``weight``
     (out_channels, C / groups, kernel), plus ``bias`` (out_channels,), as PyTorch's.
     ``padding``: an int, 'valid' (none) or 'same' (output as long as input; stride 1).
@@ -315,7 +325,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 @composite(kind="conv2d", nin=3, public=False)
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride: Size = 1,
+           padding: Size | str = 0, dilation: Size = 1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation) of ``input`` (N, C, H, W) or (C, H, W) with
     ``weight`` (out_channels, C / groups, kH, kW), plus ``bias`` (out_channels,), as PyTorch's.
     ``stride``, ``padding``, ``dilation``: an int or an (h, w) pair; ``padding`` may also be
@@ -408,12 +419,12 @@ def _first_max_masks(x, kernel, stride, padding):
     free = None  # the windows whose first maximum is still to come
     positions = list(np.ndindex(*kernel))
     for k in positions:
-        here = windows[(Ellipsis, *k)]
+        here = windows[(Ellipsis,) + k]
         hit = here == best
         if nan is not None:
             hit |= here != here
         if inside is not None:
-            hit &= inside[(Ellipsis, *k)]
+            hit &= inside[(Ellipsis,) + k]
         if free is None:
             free = ~hit
         else:
@@ -470,7 +481,8 @@ def _max_pool_vjp(g, out, input, kernel_size, stride, padding):
         for k, hit in _first_max_masks(x, kernel_size, stride, padding):
             where = tuple(slice(i, i + s * (o - 1) + 1, s)
                           for i, s, o in zip(k, stride, out_shape))
-            result[(Ellipsis, *where)] += g * hit
+            at: tuple[Any, ...] = (Ellipsis, *where)  # (numpy's stubs refuse it inline)
+            result[at] += g * hit
         return np.ascontiguousarray(result[crop]) if any(padding) else result
     total = None
     for k, hit in _first_max_masks(x, kernel_size, stride, padding):
@@ -506,7 +518,8 @@ def _pool_args(name, dims, input, kernel_size, stride, padding):
 
 
 @composite(kind="pool1d", domain="unique", public=False)
-def max_pool1d(input, kernel_size, stride=None, padding=0):
+def max_pool1d(input: TensorLike, kernel_size: Size, stride: Size | None = None,
+               padding: Size = 0) -> Tensor:
     """The maximum of each window of ``kernel_size`` along the last dim of ``input`` (N, C, L)
     or (C, L), as PyTorch's: ``stride`` defaults to ``kernel_size``, ``padding`` (at most
     half the kernel) pads with -inf. The gradient goes to each window's first maximum.
@@ -520,7 +533,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0):
 
 
 @composite(kind="pool2d", domain="unique", public=False)
-def max_pool2d(input, kernel_size, stride=None, padding=0):
+def max_pool2d(input: TensorLike, kernel_size: Size, stride: Size | None = None,
+               padding: Size = 0) -> Tensor:
     """The maximum of each (kH, kW) window of ``input`` (N, C, H, W) or (C, H, W), as
     PyTorch's: ``stride`` defaults to ``kernel_size``, ``padding`` (at most half the kernel)
     pads with -inf. The gradient goes to each window's first maximum.
@@ -545,7 +559,8 @@ def _avg_pool(name, dims, input, kernel_size, stride, padding):
 
 
 @composite(kind="pool1d", public=False)
-def avg_pool1d(input, kernel_size, stride=None, padding=0):
+def avg_pool1d(input: TensorLike, kernel_size: Size, stride: Size | None = None,
+               padding: Size = 0) -> Tensor:
     """The mean of each window of ``kernel_size`` along the last dim of ``input`` (N, C, L) or
     (C, L), as PyTorch's: ``stride`` defaults to ``kernel_size``; the zeros of ``padding``
     count in the mean (count_include_pad=True).
@@ -557,7 +572,8 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0):
 
 
 @composite(kind="pool2d", public=False)
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
+def avg_pool2d(input: TensorLike, kernel_size: Size, stride: Size | None = None,
+               padding: Size = 0) -> Tensor:
     """The mean of each (kH, kW) window of ``input`` (N, C, H, W) or (C, H, W), as PyTorch's:
     ``stride`` defaults to ``kernel_size``; the zeros of ``padding`` count in the mean
     (count_include_pad=True).
@@ -579,7 +595,8 @@ def _adaptive_weights(n_in, n_out, dtype):
 
 
 @composite(kind="adaptive_pool2d", nin=1, public=False)
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor,
+                        output_size: int | None | tuple[int | None, ...]) -> Tensor:
     """The mean over windows of ``input`` (N, C, H, W) or (C, H, W) chosen to give an output
     of ``output_size`` (an int, or an (h, w) pair where None keeps that side), as PyTorch's:
     any size, the windows of uneven sizes where it does not divide the input's.
@@ -608,7 +625,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 @composite(kind="embedding", public=False)
-def embedding(input, weight):
+def embedding(input: Tensor, weight: Tensor) -> Tensor:
     """The rows of ``weight`` (num_embeddings, embedding_dim) at the integer indices ``input``
     (any shape), giving shape input.shape + (embedding_dim,), as PyTorch's. The gradient of a
     row used several times is the sum of theirs.

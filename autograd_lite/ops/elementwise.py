@@ -1,11 +1,17 @@
 """Elementwise primitives. Inputs broadcast as in numpy; the engine sums gradients back."""
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import registry
 from .registry import as_operand, check_dtype, composite, primitive
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor, TensorLike
 
 # ---- arithmetic ------------------------------------------------------------------------------
 
@@ -217,6 +223,6 @@ def astype(x, dtype):
 
 
 @composite(numpy=np.square)
-def square(x):
+def square(x: TensorLike) -> Tensor:
     """x ** 2."""
     return pow(x, 2)

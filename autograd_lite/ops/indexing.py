@@ -10,9 +10,12 @@ tensor([[2., 2.],
         [3., 4.]], grad_fn=<gather>)
 """
 
+from __future__ import annotations
+
 import builtins
 import collections
 import operator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,10 +23,13 @@ from . import registry
 from .registry import composite, primitive
 from .shape import as_index, broadcast_to, getitem, reshape
 
+if TYPE_CHECKING:
+    from .._tensor import Tensor, TensorLike
+
 # ---- gather and scatter_add -----------------------------------------------------------------
 
 
-def index_array(index, name):
+def index_array(index: Any, name: str) -> np.ndarray:
     """An index argument (Tensor, array, list, int) as an integer numpy array."""
     index = np.asarray(as_index(index))
     if index.dtype.kind not in "iu":
@@ -110,7 +116,7 @@ def _scatter_add(input, src, dim, index):
 
 
 @composite(kind="scatter_add")
-def scatter_add(input, dim, index, src):
+def scatter_add(input: TensorLike, dim: int, index: TensorLike, src: TensorLike) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeated indices add
     up): ``out[index[i][j]][j] += src[i][j]`` for dim 0, as torch.scatter_add. ``src`` may be
     longer than ``index`` in any dim (the rest is unused).
@@ -132,7 +138,7 @@ def scatter_add(input, dim, index, src):
 
 
 @composite(kind="index_select", nin=1)
-def index_select(input, dim, index):
+def index_select(input: TensorLike, dim: int, index: TensorLike) -> Tensor:
     """The slices of ``input`` along ``dim`` at the positions in ``index`` (1-D or 0-d, int64,
     repeats allowed), as torch.index_select.
 
@@ -154,7 +160,7 @@ def index_select(input, dim, index):
 
 
 @composite(kind="masked_select")
-def masked_select(input, mask):
+def masked_select(input: TensorLike, mask: TensorLike) -> Tensor:
     """The elements of ``input`` where the bool ``mask`` is True, as a 1-D tensor (input and
     mask broadcast together), as torch.masked_select.
 
@@ -185,8 +191,9 @@ def nonzero(input):
 
 # ---- sorting ---------------------------------------------------------------------------------
 
-SortResult = collections.namedtuple("sort", ["values", "indices"])
-TopkResult = collections.namedtuple("topk", ["values", "indices"])
+# named after the function, as PyTorch's reprs: sort(values=..., indices=...)
+SortResult = collections.namedtuple("sort", ["values", "indices"])  # type: ignore[name-match]
+TopkResult = collections.namedtuple("topk", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _array(x):

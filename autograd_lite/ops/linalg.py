@@ -1,9 +1,16 @@
 """Matrix products with numpy's semantics (1-D vectors, 2-D matrices, broadcast batches),
 PyTorch's linear, and einsum."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .registry import composite, primitive
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
 # Both rules lift 1-D operands to matrices (a row for x, a column for y), take the matrix
 # gradient, and drop the added axis again; the engine sums over broadcast batch dimensions.
@@ -129,7 +136,7 @@ def _explicit(equation, shapes):
     ellipsis_dims = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes)
                          if "..." in t), default=0)
     dots = "".join(spare[:ellipsis_dims])
-    explicit = []
+    explicit: list[str] = []
     for term, shape in zip(terms, shapes):
         named = len(term.replace("...", ""))
         if ("..." not in term and named != len(shape)) or named > len(shape):
@@ -145,7 +152,7 @@ def _explicit(equation, shapes):
     if unknown or len(set(out)) != len(out):
         raise ValueError(f"einsum: the output {out!r} must name each input letter at most once "
                          f"({equation!r})")
-    sizes = {}
+    sizes: dict[str, int] = {}
     for term, shape in zip(explicit, shapes):
         for c, n in zip(term, shape):
             if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
@@ -156,7 +163,7 @@ def _explicit(equation, shapes):
 
 
 @composite(kind="einsum", nin=0, numpy=np.einsum)
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Any) -> Tensor:  # Tensors, arrays, or one list of them
     """Sum of products over the subscripts ``equation`` names, as torch.einsum and
     numpy.einsum ("ij,jk->ik" is a matrix product, "ii" a trace, "...ij->...ji" a transpose).
     Operands may also come as one list.

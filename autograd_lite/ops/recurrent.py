@@ -46,7 +46,7 @@ def _columns(n, dtype, values):
     return _COLUMNS[key]
 
 
-_COLUMNS = {}
+_COLUMNS: dict[tuple[int, np.dtype, tuple[float, ...]], np.ndarray] = {}
 _HALF = (0.5, 0.5, 1.0, 0.5)  # sigmoid(a) = tanh(a/2)/2 + 1/2 in i, f, o; g is tanh(a)
 _SHIFT = (0.5, 0.5, 0.0, 0.5)
 _AT_G = (0.0, 0.0, 1.0, 0.0)

@@ -51,8 +51,11 @@ from __future__ import annotations
 import inspect
 import sys
 import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import anomaly_mode, engine
 from ..dtypes import get_default_dtype
@@ -60,18 +63,28 @@ from ..engine import Node, version_counter
 from ..errors import named, prefixed
 from ..grad_mode import grad_mode as _grad_mode
 
+if TYPE_CHECKING:
+    from .._tensor import Tensor
+    from ..engine import Version
+
 REGISTRY: dict[str, Op] = {}
 COMPOSITES: dict[str, Composite] = {}
-NUMPY_DISPATCH: dict = {}  # numpy function -> the op a Tensor argument routes it to
+# numpy function -> the op a Tensor argument routes it to
+NUMPY_DISPATCH: dict[Callable[..., Any], Op | Composite] = {}
 
-_Tensor = None  # the Tensor class; _tensor.py imports this module first, then sets it
-_new_tensor = None  # Tensor._make: a Tensor of an array, with no checks
+# The Tensor class and Tensor._make (a Tensor of an array, with no checks): None until
+# _tensor.py, which imports this module first, binds them; no op can run before that.
+_Tensor: type[Tensor] = None  # type: ignore[assignment]  # bound by bind_tensor_class
+_new_tensor: Callable[[np.ndarray, Node | None], Tensor] = None  # type: ignore[assignment]  # same
 _NUMERIC_KINDS = frozenset("biuf")
 _FORWARD_ERRORS = (ValueError, TypeError, IndexError)  # bad arguments, reworded naming the op
 _user_frame = engine.user_frame
+_OpT = TypeVar("_OpT", "Op", "Composite")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def bind_tensor_class(cls):
+def bind_tensor_class(cls: type[Tensor]) -> None:
     global _Tensor, _new_tensor
     _Tensor, _new_tensor = cls, cls._make
     engine.bind_tensor_class(cls)
@@ -102,7 +115,8 @@ class Op:
         self.input_names = tuple(p.name for p in positional[:nin]) or tuple(
             p.name for p in params if p.kind is p.VAR_POSITIONAL)
         self.param_defaults = {p.name: p.default for p in params if p.default is not p.empty}
-        self.saves = None if vjps is None else _parse_saves(self, saves, vjps)
+        # per rule (reads out, inputs read), read only where rules run: None for no rules
+        self.saves: Any = None if vjps is None else _parse_saves(self, saves, vjps)
         self.numpy = numpy if isinstance(numpy, tuple) else (numpy,) if numpy else ()
         self.public = public
         self.view = view
@@ -122,10 +136,10 @@ class Op:
     def __repr__(self):
         return f"<op {self.name}>"
 
-    def __call__(self, *args, **params):
+    def __call__(self, *args: Any, **params: Any) -> Tensor:
         if len(args) != self.nin and not self.variadic:
             args = self._split_params(args, params)
-        arrays = []
+        arrays: list[Any] = []
         tracked = False  # does any input require grad?
         for a in args:
             if isinstance(a, _Tensor):
@@ -135,12 +149,11 @@ class Op:
                 arrays.append(a)
             else:
                 arrays.append(as_operand(a, self.name))
-        arrays = tuple(arrays)
         try:
             out = self.forward(*arrays, **params)
         except _FORWARD_ERRORS as e:
             raise self._error(e, arrays) from None
-        return self._result(args, arrays, params, out, tracked)
+        return self._result(args, tuple(arrays), params, out, tracked)
 
     def run_rule(self, i, g, out, args, params):
         """The gradient for input ``i``: its rule applied to ``g``, ``out`` and the inputs."""
@@ -156,7 +169,8 @@ class Op:
         """The forward's error, naming the op and the shapes and dtypes it was given."""
         return prefixed(self.name, e, f" (inputs: {describe(arrays)})")
 
-    def _result(self, args, arrays, params, out, tracked):
+    def _result(self, args: tuple[Any, ...], arrays: tuple[Any, ...], params: dict[str, Any],
+                out: Any, tracked: bool) -> Tensor:
         """The forward's result as a Tensor; a node is recorded if an input requires grad."""
         if type(out) is not np.ndarray:
             out = np.asarray(out)
@@ -174,8 +188,9 @@ class Op:
         """Make ``result`` the output of a graph node: the inputs that need a gradient, where
         the user called the op, and the versions of the tensors its rules will read, so that
         backward can refuse values modified in place since the forward."""
-        inputs = []  # per input: where its gradient goes, or None
-        versions = ()  # (counter, its value now, which) of each Tensor a rule will read
+        inputs: list[Node | Tensor | None] = []  # per input: where its gradient goes, or None
+        # (counter, its value now, which) of each Tensor a rule will read
+        versions: tuple[tuple[Version, int, int | str], ...] = ()
         for i, a in enumerate(args):
             saved = self.saves[0 if self.variadic else i]
             if saved is None or not (isinstance(a, _Tensor) and a._requires_grad):
@@ -198,7 +213,7 @@ class Op:
         result.grad_fn = node
         result._requires_grad = True
 
-    def dispatch(self, *args, **params):
+    def dispatch(self, *args: Any, **params: Any) -> Any:
         """Call this op from inside another op's rule: arrays in give an array out (a plain
         backward), Tensors in give a recorded Tensor (``create_graph=True``)."""
         inputs = args if self.variadic else args[:self.nin]  # a Tensor *parameter* (an index)
@@ -271,6 +286,8 @@ class _BinaryOp(Op):
         if len(args) != 2:
             return Op.__call__(self, *args, **params)
         x, y = args
+        a: Any  # an array or a Python number
+        b: Any
         if isinstance(x, _Tensor):
             a, tracked = x.data, x._requires_grad
         elif type(x) is float or type(x) is int:
@@ -299,8 +316,12 @@ class _BinaryOp(Op):
 # Declaring ops
 
 
-def primitive(*vjps, saves=None, kind="elementwise", domain="real", derivative=None, nin=None,
-              differentiable=True, name=None, view=False, numpy=(), public=True, kinks=()):
+def primitive(*vjps: Callable[..., Any] | None, saves: str | tuple[str, ...] | None = None,
+              kind: str = "elementwise", domain: str | tuple[str, ...] = "real",
+              derivative: str | tuple[str, ...] | None = None, nin: int | None = None,
+              differentiable: bool = True, name: str | None = None, view: bool = False,
+              numpy: Callable[..., Any] | tuple[Callable[..., Any], ...] = (), public: bool = True,
+              kinks: str | tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Op]:
     """Declare the decorated numpy function as a primitive op with one vjp rule per input.
 
     A rule of ``None`` marks an input with no gradient (a condition, an index). A variadic
@@ -310,7 +331,7 @@ def primitive(*vjps, saves=None, kind="elementwise", domain="real", derivative=N
     op whose output may share memory with its first input (reshape, slicing), as numpy's views.
     The other keywords are described in the module docstring.
     """
-    def register(forward):
+    def register(forward: Callable[..., Any]) -> Op:
         if name is not None:
             forward.__name__ = forward.__qualname__ = name
         op = Op(forward, vjps if differentiable else None, kind=kind, domain=domain,
@@ -325,11 +346,15 @@ def primitive(*vjps, saves=None, kind="elementwise", domain="real", derivative=N
     return register
 
 
-class Composite:
+class Composite(Generic[_P, _R]):
     """A function built from primitives, declared with ``@composite``: called as itself, its
-    errors name it; the hints are a primitive's, so the registry test gradchecks it too."""
+    errors name it; the hints are a primitive's, so the registry test gradchecks it too.
+    (Generic in the function's signature, so that type checkers see it on the op.)"""
 
-    def __init__(self, fn, *, kind, domain, nin, draw, numpy, public, sequence, kinks):
+    def __init__(self, fn: Callable[_P, _R], *, kind: str, domain: str | tuple[str, ...],
+                 nin: int | None, draw: dict[str, tuple[Any, ...]],
+                 numpy: Callable[..., Any] | tuple[Callable[..., Any], ...] | None, public: bool,
+                 sequence: bool, kinks: str | tuple[str, ...]) -> None:
         _, positional, _ = _signature(fn)
         if nin is None:
             nin = sum(p.default is p.empty for p in positional)
@@ -350,22 +375,26 @@ class Composite:
         self.__name__ = self.__qualname__ = fn.__name__
         self.__module__ = fn.__module__
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return self.call(*args, **kwargs)
 
     def __repr__(self):
         return f"<composite {self.name}>"
 
 
-def composite(*, kind="elementwise", domain="real", nin=None, draw=None, numpy=(), public=True,
-              sequence=False, kinks=()):
+def composite(*, kind: str = "elementwise", domain: str | tuple[str, ...] = "real",
+              nin: int | None = None, draw: dict[str, tuple[Any, ...]] | None = None,
+              numpy: Callable[..., Any] | tuple[Callable[..., Any], ...] = (), public: bool = True,
+              sequence: bool = False,
+              kinks: str | tuple[str, ...] = ()
+              ) -> Callable[[Callable[_P, _R]], Composite[_P, _R]]:
     """Declare a function built from primitives as an op.
 
     ``draw`` maps parameter names to the values the registry test tries (``{"alpha": (0.5,
     2.0)}``); ``sequence=True`` marks a function taking its inputs as one list
     (``concatenate([a, b])``). The other keywords are as for ``primitive``.
     """
-    def register(fn):
+    def register(fn: Callable[_P, _R]) -> Composite[_P, _R]:
         return _register(Composite(fn, kind=kind, domain=domain, nin=nin, draw=draw or {},
                                    numpy=numpy, public=public, sequence=sequence, kinks=kinks),
                           COMPOSITES)
@@ -373,7 +402,7 @@ def composite(*, kind="elementwise", domain="real", nin=None, draw=None, numpy=(
     return register
 
 
-def _register(op, table):
+def _register(op: _OpT, table: dict[str, _OpT]) -> _OpT:
     """Add a declared op to its table and route its numpy functions to it."""
     known = table.get(op.name)
     if known is not None and known.__module__ != op.__module__:  # re-running a cell is ok
@@ -388,7 +417,7 @@ def _register(op, table):
 # Inputs: what an op accepts besides Tensors, and the errors it gives.
 
 
-def as_operand(a, op_name):
+def as_operand(a: Any, op_name: str) -> Any:
     """A non-Tensor op argument as something numpy computes with, without upcasting float32.
 
     Python numbers stay Python numbers (numpy treats them as weakly typed, so ``x * 2.0`` keeps
@@ -408,7 +437,8 @@ def as_operand(a, op_name):
                     "numpy array or Python number")
 
 
-def to_array(data, op_name="tensor", dtype=None):
+def to_array(data: Any, op_name: str = "tensor",
+             dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """Nested lists / scalars to an array; Python floats become the default dtype (float32
     unless ``set_default_dtype``), as in PyTorch."""
     try:
@@ -430,13 +460,13 @@ def _holds_numpy_float64(data):
     return isinstance(data, (np.ndarray, np.float64))
 
 
-def check_dtype(dtype, op_name):
+def check_dtype(dtype: np.dtype, op_name: str) -> None:
     if dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(f"{op_name}: unsupported dtype {dtype}; autograd_lite works with bool, "
                         "integer and floating-point data (not complex, string or object)")
 
 
-def describe(arrays):
+def describe(arrays: tuple[Any, ...] | list[Any]) -> str:
     """``float32(2, 3), int 2`` – the shapes and dtypes of op arguments, for error messages."""
     parts = []
     for a in arrays:
@@ -449,14 +479,14 @@ def describe(arrays):
 
 
 
-def shape_of_operand(x, op_name):
+def shape_of_operand(x: Any, op_name: str) -> tuple[int, ...]:
     """The shape of an op argument (Tensor, array, number, list), checked as operands are."""
     if isinstance(x, _Tensor):
         return x.shape
     return np.shape(as_operand(x, op_name))
 
 
-def axis_index(axis, ndim, op_name, shape):
+def axis_index(axis: Any, ndim: int, op_name: str, shape: tuple[int, ...]) -> int:
     """``axis`` as a non-negative int below ``ndim``, or a TypeError/ValueError naming the op."""
     import operator
 

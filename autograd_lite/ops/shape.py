@@ -1,11 +1,18 @@
 """Shape and indexing primitives: they move elements around, so their rules move them back."""
 
+from __future__ import annotations
+
 import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import registry
 from .registry import composite, primitive
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor, TensorLike
 
 
 @primitive(lambda g, out, x, shape: g.reshape(x.shape), saves="", kind="reshape", nin=1,
@@ -49,7 +56,7 @@ def unsqueeze(x, axis):
 
 
 @composite(kind="flatten")
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge the axes ``start_dim..end_dim`` into one, as torch.flatten."""
     shape = registry.shape_of_operand(x, "flatten")
     if not shape:
@@ -64,7 +71,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 @composite(kind="swapaxes", nin=1, numpy=np.swapaxes)
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes, as numpy.swapaxes."""
     shape = registry.shape_of_operand(x, "swapaxes")
     axis1, axis2 = (registry.axis_index(a, len(shape), "swapaxes", shape) for a in (axis1, axis2))
@@ -89,7 +96,8 @@ def _is_advanced(index):
     return builtins.any(isinstance(i, np.ndarray) for i in items)
 
 
-@primitive(lambda g, out, x, index: add_at.dispatch(g, index, x.shape), saves="",
+@primitive(lambda g, out, x, index: add_at.dispatch(g, index, x.shape),  # type: ignore[has-type]
+           saves="",  # (mypy cannot type add_at, declared below, in a module-level lambda)
            kind="getitem", nin=1, view=True, derivative="1 at the selected elements, else 0",
            public=False)
 def getitem(x, index):
@@ -161,7 +169,7 @@ def _stack(*arrays, axis=0):
 
 
 @composite(kind="concatenate", sequence=True, numpy=np.concatenate)
-def concatenate(tensors, axis=0, *, dim=None):
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join a sequence of tensors along an existing axis, as numpy.concatenate (``dim=`` as
     torch.cat)."""
     _check_sequence(tensors, "concatenate")
@@ -175,7 +183,7 @@ def _check_sequence(tensors, name):
 
 
 @composite(kind="stack", sequence=True, numpy=np.stack)
-def stack(tensors, axis=0, *, dim=None):
+def stack(tensors: Sequence[TensorLike], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join a sequence of same-shape tensors along a new axis, as numpy.stack (``dim=`` as
     torch.stack)."""
     _check_sequence(tensors, "stack")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .optimizer import Optimizer, _always
+
+if TYPE_CHECKING:
+    from .optimizer import ParamsT
 
 
 class Adam(Optimizer):
@@ -29,8 +33,10 @@ class Adam(Optimizer):
               "max_exp_avg_sq": lambda group: group["amsgrad"]}
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
@@ -42,7 +48,8 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2){where}, got "
                              f"{betas!r}")
         for i, beta in enumerate(betas):
-            if not (isinstance(beta, numbers.Real) and 0.0 <= beta < 1.0):
+            if not (isinstance(beta, numbers.Real) and 0.0 <= beta < 1.0):  # type: ignore[operator]
+                # (numbers.Real declares no comparisons: mypy#3186)
                 raise ValueError(f"{name}: Invalid beta parameter at index {i}: {beta!r}{where} "
                                  "(must be in [0, 1))")
         self._check_flags(group, where, "amsgrad", "maximize")
@@ -88,6 +95,8 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

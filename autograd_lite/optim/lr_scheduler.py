@@ -7,7 +7,10 @@ import math
 import numbers
 import types
 import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from .._tensor import Tensor
 from .optimizer import Optimizer, _from_plain, _plain
 
 # Each group's lr when the first scheduler was attached to its optimizer. PyTorch keeps it in the
@@ -56,7 +59,7 @@ class LRScheduler:
     scheduler created after a warm-up one starts from the same lrs as the first.
     """
 
-    def __init__(self, optimizer: Optimizer):
+    def __init__(self, optimizer: Optimizer) -> None:
         _check_optimizer(self, optimizer)
         self.optimizer = optimizer
         self.base_lrs = list(_initial_lrs(optimizer))
@@ -122,16 +125,16 @@ class StepLR(LRScheduler):
     [0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         self.step_size, self.gamma = _check_int(self, "step_size", step_size), float(gamma)
         super().__init__(optimizer)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         # chainable, as PyTorch: decays the current lr, so changes made by others are kept
         decay = self.last_epoch > 0 and self.last_epoch % self.step_size == 0
         return [g["lr"] * self.gamma if decay else g["lr"] for g in self.optimizer.param_groups]
 
-    def _closed_form(self):
+    def _closed_form(self) -> list[float]:
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
 
 
@@ -146,15 +149,15 @@ class ExponentialLR(LRScheduler):
     [0.125]
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float):
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         self.gamma = float(gamma)
         super().__init__(optimizer)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         decay = self.last_epoch > 0
         return [g["lr"] * self.gamma if decay else g["lr"] for g in self.optimizer.param_groups]
 
-    def _closed_form(self):
+    def _closed_form(self) -> list[float]:
         return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
@@ -170,13 +173,14 @@ class CosineAnnealingLR(LRScheduler):
     [0.5]
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0):
-        if isinstance(T_max, bool) or not isinstance(T_max, numbers.Real) or T_max <= 0:
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0) -> None:
+        # (int spelled out for type checkers, to which an int is not a numbers.Real: mypy#3186)
+        if isinstance(T_max, bool) or not isinstance(T_max, (int, numbers.Real)) or T_max <= 0:
             raise ValueError(f"{type(self).__name__}: T_max must be a number > 0, got {T_max!r}")
         self.T_max, self.eta_min = T_max, float(eta_min)
         super().__init__(optimizer)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         cos = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * cos for base in self.base_lrs]
 
@@ -199,11 +203,12 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr=0, eps: float = 1e-8):
+                 cooldown: int = 0, min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
         # as PyTorch, not LRScheduler.__init__: that takes a step, and this one needs a metric
         name = type(self).__name__
         _check_optimizer(self, optimizer)
-        if not (isinstance(factor, numbers.Real) and 0 <= factor < 1.0):
+        # (float, int spelled out for type checkers, to which they are not numbers.Real: mypy#3186)
+        if not (isinstance(factor, (float, int, numbers.Real)) and 0 <= factor < 1.0):
             raise ValueError(f"{name}: factor should be < 1.0 (and >= 0), got {factor!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"{name}: mode {mode!r} is unknown; use 'min' or 'max'")
@@ -232,7 +237,7 @@ class ReduceLROnPlateau(LRScheduler):
             else best + self.threshold
         return a > edge
 
-    def step(self, metrics) -> None:
+    def step(self, metrics: float | Tensor) -> None:  # type: ignore[override]  # as PyTorch's
         """Record this epoch's metric (a number or a one-element Tensor) and reduce if due."""
         current = float(metrics)
         self.last_epoch += 1
@@ -270,7 +275,8 @@ class LambdaLR(LRScheduler):
     [0.125]
     """
 
-    def __init__(self, optimizer: Optimizer, lr_lambda):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]]) -> None:
         _check_optimizer(self, optimizer)
         self.lr_lambdas = _per_group(self, optimizer, "lr_lambda", lr_lambda)
         for fn in self.lr_lambdas:
@@ -279,7 +285,7 @@ class LambdaLR(LRScheduler):
                                 f"epoch (or a list of them), got {type(fn).__name__} {fn!r}")
         super().__init__(optimizer)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas)]
 
     def state_dict(self) -> dict:
@@ -319,16 +325,17 @@ class MultiStepLR(LRScheduler):
     [0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1):
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int],
+                 gamma: float = 0.1) -> None:
         self.milestones = sorted(_milestones(self, milestones))
         self.gamma = float(gamma)
         super().__init__(optimizer)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         factor = self.gamma ** self.milestones.count(self.last_epoch)
         return [g["lr"] * factor for g in self.optimizer.param_groups]
 
-    def _closed_form(self):
+    def _closed_form(self) -> list[float]:
         passed = bisect.bisect_right(self.milestones, self.last_epoch)
         return [base * self.gamma**passed for base in self.base_lrs]
 
@@ -346,19 +353,20 @@ class LinearLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5):
+                 total_iters: int = 5) -> None:
         name = type(self).__name__
-        if not (isinstance(start_factor, numbers.Real) and 0 < start_factor <= 1):
+        # (float, int spelled out for type checkers, to which they are not numbers.Real: mypy#3186)
+        if not (isinstance(start_factor, (float, int, numbers.Real)) and 0 < start_factor <= 1):
             raise ValueError(f"{name}: Starting multiplicative factor expected to be greater "
                              f"than 0 and less or equal to 1, got {start_factor!r}")
-        if not (isinstance(end_factor, numbers.Real) and 0 <= end_factor <= 1):
+        if not (isinstance(end_factor, (float, int, numbers.Real)) and 0 <= end_factor <= 1):
             raise ValueError(f"{name}: Ending multiplicative factor expected to be between 0 "
                              f"and 1, got {end_factor!r}")
         self.start_factor, self.end_factor = float(start_factor), float(end_factor)
         self.total_iters = _check_int(self, "total_iters", total_iters)
         super().__init__(optimizer)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         # chainable, as PyTorch: the ratio of this epoch's factor to the last one's
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
@@ -369,7 +377,7 @@ class LinearLR(LRScheduler):
         ratio = 1.0 + slope / (self.total_iters * self.start_factor + (self.last_epoch - 1) * slope)
         return [g["lr"] * ratio for g in groups]
 
-    def _closed_form(self):
+    def _closed_form(self) -> list[float]:
         done = min(self.total_iters, self.last_epoch) / self.total_iters
         factor = self.start_factor + (self.end_factor - self.start_factor) * done
         return [base * factor for base in self.base_lrs]
@@ -398,12 +406,14 @@ class OneCycleLR(LRScheduler):
     0.95
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None,
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float],
+                 total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
+                 cycle_momentum: bool = True, base_momentum: float | list[float] = 0.85,
+                 max_momentum: float | list[float] = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False):
+                 three_phase: bool = False) -> None:
         name = type(self).__name__
         _check_optimizer(self, optimizer)
         if total_steps is not None:
@@ -464,7 +474,7 @@ class OneCycleLR(LRScheduler):
             else:
                 group["momentum"] = m
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"{type(self).__name__}: Tried to step {step} times. The specified "
@@ -508,7 +518,8 @@ class SequentialLR(LRScheduler):
     [0.5, 0.75, 1.0, 0.5, 0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, schedulers, milestones):
+    def __init__(self, optimizer: Optimizer, schedulers: Iterable[LRScheduler],
+                 milestones: Iterable[int]) -> None:
         # as PyTorch, not LRScheduler.__init__: it resets the lrs and steps the first scheduler
         name = type(self).__name__
         _check_optimizer(self, optimizer)
@@ -563,6 +574,7 @@ class SequentialLR(LRScheduler):
         """As the base's, loading each scheduler's state into the scheduler it holds."""
         schedulers = self._schedulers
         super().load_state_dict(state_dict)
-        saved, self._schedulers = self._schedulers, schedulers
+        saved: list[Any] = self._schedulers  # by now the schedulers' state dicts, just loaded
+        self._schedulers = schedulers
         for scheduler, state in zip(schedulers, saved):
             scheduler.load_state_dict(state)

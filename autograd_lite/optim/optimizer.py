@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +21,12 @@ from .._tensor import Tensor
 from ..engine import version_counter
 from ..grad_mode import enable_grad
 from ..nn.utils import _set_grad
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    # what an optimizer takes: Tensors, or parameter groups ({'params': [...], 'lr': ...})
+    ParamsT: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]]"
 
 
 def _always(group: dict) -> bool:
@@ -40,7 +47,7 @@ class Optimizer:
 
     _STATE: dict[str, Callable[[dict], bool]] = {}
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self._check(self.defaults, "")
         self.state: dict[Tensor, dict] = {}
@@ -53,20 +60,20 @@ class Optimizer:
             raise TypeError(f"{name}: params must be an ordered iterable (list, tuple, "
                             "generator), not a set: the order of the state_dict depends on it")
         try:
-            params = list(params)
+            items: list[Any] = list(params)
         except TypeError:
             raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got "
                             f"{type(params).__name__}") from None
-        if not params:
+        if not items:
             raise ValueError(f"{name}: got an empty parameter list")
-        kinds = {isinstance(p, dict) for p in params}
+        kinds = {isinstance(p, dict) for p in items}
         if kinds == {True, False}:
             raise TypeError(f"{name}: params mixes Tensors and dicts; give either Tensors or "
                             "parameter groups (dicts), not both")
-        for group in params if kinds == {True} else [{"params": params}]:
+        for group in items if kinds == {True} else [{"params": items}]:
             self.add_param_group(group)
 
-    def add_param_group(self, param_group: dict) -> None:
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own options (e.g. to fine-tune a new layer)."""
         name, i = type(self).__name__, len(self.param_groups)
         if not isinstance(param_group, dict):
@@ -105,7 +112,7 @@ class Optimizer:
                 raise ValueError(f"{where} (shape {p.shape}) appears more than once; each "
                                  "parameter may be in one group, once")
             seen.add(id(p))
-        group = {"params": params}
+        group: dict[str, Any] = {"params": params}
         for key, default in self.defaults.items():
             group[key] = param_group.get(key, default)
         self._check(group, f" in parameter group {i}")
@@ -120,7 +127,7 @@ class Optimizer:
                 elif p.grad is not None:
                     _set_grad(p, 0)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a ``.grad`` (those with None are skipped).
 
         ``closure``, if given, re-evaluates the model and returns the loss, which ``step``
@@ -171,13 +178,14 @@ class Optimizer:
 
     # --- serialisation -------------------------------------------------------------------------
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as plain data (copies): PyTorch's layout, checkpoint-ready.
 
         ``{'state': {index: {name: array or number}}, 'param_groups': [{options...,
         'params': [index, ...]}]}``, where parameters are numbered in group order.
         """
-        index, groups = {}, []
+        index: dict[int, int] = {}
+        groups: list[dict[str, Any]] = []
         for group in self.param_groups:
             ids = []
             for p in group["params"]:
@@ -189,7 +197,7 @@ class Optimizer:
                        for p, s in self.state.items() if id(p) in index)
         return {"state": dict(state), "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore options and state from ``state_dict()`` (values are copied in).
 
         The groups must match this optimizer's in number and size, and state arrays the shapes
@@ -251,7 +259,7 @@ class Optimizer:
             group.update(new)
         self.state = new_state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -292,10 +300,11 @@ def _state_value(value, key, p, idx, name):
     """A loaded per-parameter state entry: 'step' as an int, arrays copied in p's shape/dtype."""
     if key == "step":
         step = _from_plain(value, None)
-        if not isinstance(step, numbers.Real) or step != int(step) or step < 0:
+        # (numbers.Real has no int() or comparison types: mypy#3186)
+        if not isinstance(step, numbers.Real) or step != int(step) or step < 0:  # type: ignore[call-overload]
             raise ValueError(f"{name}: 'step' of parameter {idx} must be a whole number >= 0, "
                              f"got {value!r}")
-        return int(step)
+        return int(step)  # type: ignore[call-overload]  # (as above)
     arr = np.asarray(value)
     if arr.shape != p.shape:
         raise ValueError(f"{name}: state '{key}' of parameter {idx} has shape {arr.shape}, but "

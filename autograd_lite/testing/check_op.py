@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .._tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
 
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
-def check_op(fn, reference=None, strategy=None, *, max_examples: int = 50, atol: float = 1e-5,
-             rtol: float = 1e-3) -> None:
+
+def check_op(fn: Callable[..., Tensor], reference: Callable[..., Any] | None = None,
+             strategy: SearchStrategy[Any] | None = None, *, max_examples: int = 50,
+             atol: float = 1e-5, rtol: float = 1e-3) -> None:
     """Check ``fn`` on Hypothesis-drawn inputs: its values against ``reference`` (a numpy
     function of the same arrays), and its gradients against finite differences.
 

@@ -8,12 +8,17 @@ exactly what backward computes) and compares ``d<v, f(x)>/dx`` from the engine w
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._tensor import Tensor, as_array
 from ..engine import grad
 from ..grad_mode import enable_grad
+
+if TYPE_CHECKING:
+    from .._tensor import TensorLike
 
 
 class GradcheckError(AssertionError):
@@ -24,7 +29,8 @@ class NonDifferentiableError(GradcheckError):
     """The function has a kink (relu at 0, a tie in max, abs at 0) at the point checked."""
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, *,
+def gradcheck(fn: Callable[..., Any], inputs: TensorLike | Sequence[TensorLike],
+              eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, *,
               fast_mode: bool = False, seed: int = 0) -> bool:
     """Return True if ``fn``'s gradients match finite differences, else raise ``GradcheckError``.
 
@@ -75,8 +81,10 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     return True
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, *, seed: int = 0) -> bool:
+def gradgradcheck(fn: Callable[..., Any], inputs: TensorLike | Sequence[TensorLike],
+                  grad_outputs: TensorLike | Sequence[TensorLike] | None = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, *,
+                  seed: int = 0) -> bool:
     """Check second derivatives: gradcheck of ``x, v -> d<v, fn(x)>/dx`` (create_graph=True).
 
     ``grad_outputs`` (the ``v``) defaults to random directions; both ``x`` and ``v`` are checked.

@@ -14,13 +14,19 @@ gradient test is built on it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .._tensor import Tensor
+
+if TYPE_CHECKING:
+    from ..ops.registry import Composite, Op
 
 # ---- values ----------------------------------------------------------------------------------
 
@@ -29,7 +35,7 @@ BOUND = 2.0
 pow and friends stay well conditioned for finite differences."""
 
 
-def elements(domain="real", dtype=np.float64):
+def elements(domain: str = "real", dtype: npt.DTypeLike = np.float64) -> st.SearchStrategy[Any]:
     """Element values for a declared input domain.
 
     "real": [-2, 2]; "positive": [0.1, 2]; "probability": [0.05, 0.95]; "nonzero": +-[0.1, 2];
@@ -39,7 +45,7 @@ def elements(domain="real", dtype=np.float64):
     """
     if domain == "bool":
         return st.booleans()
-    width = 32 if np.dtype(dtype) == np.float32 else 64
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
     if domain == "real":
         return st.floats(-BOUND, BOUND, width=width)
     if domain == "positive":
@@ -56,26 +62,32 @@ def elements(domain="real", dtype=np.float64):
                      "nonzero, ongrid, offgrid, unique, bool")
 
 
-def shapes(min_dims=0, max_dims=3, min_side=1, max_side=3):
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
+           max_side: int = 3) -> st.SearchStrategy[tuple[int, ...]]:
     """Array shapes, 0-d and size-1 dimensions included."""
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
                             max_side=max_side)
 
 
-def arrays(shape=None, dtype=np.float64, domain="real"):
+def arrays(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] | None = None,
+           dtype: npt.DTypeLike = np.float64,
+           domain: str = "real") -> st.SearchStrategy[np.ndarray]:
     """numpy arrays of ``shape`` (drawn when None) with elements from ``domain``."""
     dtype = np.bool_ if domain == "bool" else dtype
     return hnp.arrays(dtype, shapes() if shape is None else shape,
                       elements=elements(domain, dtype), unique=domain == "unique")
 
 
-def tensors(shape=None, dtype=np.float64, domain="real", requires_grad=True):
+def tensors(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] | None = None,
+            dtype: npt.DTypeLike = np.float64, domain: str = "real",
+            requires_grad: bool = True) -> st.SearchStrategy[Tensor]:
     """Tensors of ``shape`` (drawn when None); floating ones require grad by default."""
     return arrays(shape, dtype, domain).map(
         lambda a: Tensor(a, requires_grad=requires_grad and a.dtype.kind == "f"))
 
 
-def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3):
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3,
+                         max_side: int = 3) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
     """Tuples of shapes that broadcast together (size-1 and missing dims included)."""
     return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=min_dims,
                                              max_dims=max_dims, max_side=max_side).map(
@@ -89,7 +101,7 @@ def _domains(op):
     return op.domain if isinstance(op.domain, tuple) else (op.domain,) * max(op.nin, 1)
 
 
-def op_arguments(op):
+def op_arguments(op: Op | Composite) -> st.SearchStrategy[tuple[list[Any], dict[str, Any]]]:
     """Draw ``(args, params)`` for a registered primitive or composite from its declared kind,
     each parameter in a composite's ``draw`` table sampled from the values listed there."""
     try:
@@ -121,7 +133,7 @@ def _elementwise(draw, op):
 
 @st.composite
 def _axis(draw, ndim, allow_none=True, allow_tuple=True):
-    options = [st.integers(-ndim, ndim - 1)] if ndim else []
+    options: list[st.SearchStrategy[Any]] = [st.integers(-ndim, ndim - 1)] if ndim else []
     if allow_tuple:
         options.append(hnp.valid_tuple_axes(ndim))
     if allow_none:
@@ -246,7 +258,8 @@ def _unsqueeze(draw, op):
 @st.composite
 def _index(draw, shape):
     """basic slices (with Ellipsis and None), integer arrays (with repeats) or a boolean mask."""
-    options = [hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True)]
+    options: list[st.SearchStrategy[Any]] = [
+        hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True)]
     if shape:
         options.append(hnp.integer_array_indices(shape))
         options.append(hnp.arrays(np.bool_, shape))
@@ -271,7 +284,8 @@ def _add_at(draw, op):
 def _setitem(draw, op):
     """Distinct written positions (basic slices or a mask), a value broadcast into them."""
     x = draw(arrays())
-    options = [hnp.basic_indices(x.shape, allow_newaxis=False, allow_ellipsis=True)]
+    options: list[st.SearchStrategy[Any]] = [
+        hnp.basic_indices(x.shape, allow_newaxis=False, allow_ellipsis=True)]
     if x.shape:
         options.append(hnp.arrays(np.bool_, x.shape))
     index = draw(st.one_of(options))
@@ -474,7 +488,9 @@ def _conv_geometry(draw, dims, symmetric):
         hi = lo if symmetric else draw(st.integers(0, 2))
         extent = d * (k - 1) + 1
         spatial.append(draw(st.integers(max(1, extent - lo - hi), 6)))
-        kernel.append(k), dilation.append(d), padding.append((lo, hi))
+        kernel.append(k)
+        dilation.append(d)
+        padding.append((lo, hi))
         stride.append(draw(st.integers(1, 3)))
     return ((draw(st.integers(1, 2)), channels, *spatial),
             (out_channels, channels // groups, *kernel),
@@ -526,7 +542,9 @@ def _pool(draw, op, dims=None):
     for _ in range(spatial):
         k = draw(st.integers(1, 3))
         p = draw(st.integers(0, k // 2))
-        kernel.append(k), padding.append(p), stride.append(draw(st.integers(1, 3)))
+        kernel.append(k)
+        padding.append(p)
+        stride.append(draw(st.integers(1, 3)))
         sides.append(draw(st.integers(max(1, k - 2 * p), 6)))
     shape = tuple(lead + sides)
     if _domains(op)[0] == "unique":  # wider than "unique" elements: pools see up to 72 values
@@ -534,13 +552,13 @@ def _pool(draw, op, dims=None):
                             elements=st.integers(-2000, 2000).map(lambda k: k / 1000)))
     else:
         x = draw(arrays(shape))
-    kernel, stride, padding = tuple(kernel), tuple(stride), tuple(padding)
+    kernel_t, stride_t, padding_t = tuple(kernel), tuple(stride), tuple(padding)
     if dims is None:
-        return [x], {"kernel_size": kernel, "stride": stride, "padding": padding}
+        return [x], {"kernel_size": kernel_t, "stride": stride_t, "padding": padding_t}
 
-    stride = None if stride == kernel and draw(st.booleans()) else draw(_spelled(stride))
-    return [x], {"kernel_size": draw(_spelled(kernel)), "stride": stride,
-                 "padding": draw(_spelled(padding))}
+    spelled = None if stride_t == kernel_t and draw(st.booleans()) else draw(_spelled(stride_t))
+    return [x], {"kernel_size": draw(_spelled(kernel_t)), "stride": spelled,
+                 "padding": draw(_spelled(padding_t))}
 
 
 @st.composite
@@ -587,7 +605,7 @@ def _lstm_update(draw, op):
     return [draw(arrays(batch + (4 * hidden,))), draw(arrays(batch + (width,)))], {}
 
 
-_KINDS = {
+_KINDS: dict[str, Callable[..., st.SearchStrategy[Any]]] = {
     "elementwise": _elementwise, "compare": _elementwise, "reduce": _reduce,
     "argreduce": functools.partial(_reduce, one_axis=True),
     "softmax": _softmax, "matmul": _matmul, "linear": _linear, "reshape": _reshape,
