@@ -485,6 +485,38 @@ def _linear(b, x, weight, bias):
     return b.node("Add", product, inputs[2])
 
 
+def _last_columns(b, x, start, stop):
+    """x[..., start:stop]."""
+    return b.node("Slice", x, b.ints([start]), b.ints([stop]), b.ints([-1]))
+
+
+def _lstm_gates(b, x, state, w_ih, w_hh, b_ih, b_hh):
+    """A fused LSTM step's gate pre-activations: x w_ih^T + b_ih + h w_hh^T + b_hh, h the first
+    hidden columns of ``state``."""
+    dtype = b.record.out.dtype
+
+    def affine(v, w, bias):
+        product = b.node("MatMul", v, b.node("Transpose", b.value(w, dtype), perm=[1, 0]))
+        return b.node("Add", product, b.value(bias, dtype))
+
+    h = _last_columns(b, b.value(state, dtype), 0, w_hh.shape[1])
+    return b.node("Add", affine(b.value(x, dtype), w_ih, b_ih), affine(h, w_hh, b_hh))
+
+
+def _lstm_update(b, pre, state):
+    """A fused LSTM step's output [h', c', i, f, g, o]: the gates activated, c' = f c + i g,
+    h' = o tanh(c'), c the second block of ``state``."""
+    dtype = b.record.out.dtype
+    n = pre.shape[-1] // 4
+    gates = b.value(pre, dtype)
+    i, f, g, o = (b.node(activation, _last_columns(b, gates, k * n, (k + 1) * n))
+                  for k, activation in enumerate(("Sigmoid", "Sigmoid", "Tanh", "Sigmoid")))
+    c = _last_columns(b, b.value(state, dtype), n, 2 * n)
+    c_new = b.node("Add", b.node("Mul", f, c), b.node("Mul", i, g))
+    h_new = b.node("Mul", o, b.node("Tanh", c_new))
+    return b.node("Concat", h_new, c_new, i, f, g, o, axis=-1)
+
+
 def _reshape(b, x, shape):
     """Leading sizes kept as 0 (copy the input's) and the first other one as -1, so a batch
     axis may change size."""
@@ -705,6 +737,8 @@ _HANDLERS = {
     "where": _where,
     "astype": lambda b, x, dtype: b.node("Cast", b.value(x), to=_onnx_type(dtype)),
     "linear": _linear,
+    "lstm_gates": _lstm_gates,
+    "lstm_update": _lstm_update,
     "einsum1": lambda b, x, equation: b.node("Einsum", b.value(x), equation=equation),
     "einsum2": lambda b, x, y, equation: b.node("Einsum", b.value(x), b.value(y, x.dtype),
                                                 equation=equation),

@@ -79,9 +79,10 @@ def randn(*shape, seed=0):
 class Forecaster(nn.Module):
     """sequence_model.py's GRU: a window of a series -> the next value."""
 
-    def __init__(self, hidden=32):
+    def __init__(self, hidden=32, fused_lstm=False):
         super().__init__()
-        self.rnn = nn.GRU(1, hidden, batch_first=True)
+        self.rnn = (nn.LSTM(1, hidden, batch_first=True, fused=True) if fused_lstm
+                    else nn.GRU(1, hidden, batch_first=True))
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x):
@@ -107,7 +108,9 @@ def autoencoder():  # autoencoder_anomaly.py, on breast-cancer's 30 features
 
 
 EXAMPLES = {"neural_network": (digits_mlp, (64,)), "cnn": (digits_cnn, (1, 8, 8)),
-            "sequence_model": (Forecaster, (12, 1)), "autoencoder_anomaly": (autoencoder, (30,))}
+            "sequence_model": (Forecaster, (12, 1)), "autoencoder_anomaly": (autoencoder, (30,)),
+            # the forecaster with a fused LSTM (two nodes a step: lstm_gates, lstm_update)
+            "sequence_model, fused LSTM": (lambda: Forecaster(fused_lstm=True), (12, 1))}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -240,9 +243,8 @@ def test_generated_layer_stacks_run_in_onnx_runtime_as_in_autograd_lite(stack, b
 # ---- every primitive, on the arguments the registry test draws for it ---------------------------
 
 # primitives no forward of a model needs, or with no ONNX counterpart: refused, by name
-UNMAPPED = {"add_at", "setitem", "scatter_add", "nonzero", "lstm_gates", "lstm_update",
-            "conv_input_grad", "conv_weight_grad", "cross_entropy",
-            "binary_cross_entropy_elementwise"}
+UNMAPPED = {"add_at", "setitem", "scatter_add", "nonzero", "conv_input_grad",
+            "conv_weight_grad", "cross_entropy", "binary_cross_entropy_elementwise"}
 
 
 class Call(nn.Module):
@@ -360,14 +362,18 @@ class HardStep(nn.Module):
         return self.step(self.fc(x))
 
 
+class NonZero(nn.Module):
+    def forward(self, x):
+        return ag.ops.nonzero(x)
+
+
 class Masked(nn.Module):
     def forward(self, x):
         return x[x > 0], x[:, x[0] > 0]  # a mask leading, and after a slice (not mapped)
 
 
 @pytest.mark.parametrize("model, shape, names", [
-    (nn.Sequential(OrderedDict(rnn=nn.LSTM(3, 3, fused=True))), (2, 2, 3),
-     ["'lstm_gates'", "'rnn' (LSTM)"]),
+    (nn.Sequential(OrderedDict(where=NonZero())), (2, 3), ["'nonzero'", "'where' (NonZero)"]),
     (HardStep(), (2, 3), ["Function _Step", "'step' (Step)"]),
     (Masked(), (2, 3), ["x[:, <bool array (3,)>]", "the model (Masked)"]),
 ])
