@@ -273,7 +273,9 @@ class _Recorder:
             op.forward = self._recording(op.name, forward)
         # patching the classes' methods while tracing (restored below) is the point here
         Module.__call__ = self._module_call(call)  # type: ignore[method-assign]
-        Function.apply = classmethod(self._refuse_function)  # type: ignore[method-assign,assignment]
+        # a function, not the bound method: Python 3.10's classmethod would not pass the class
+        Function.apply = classmethod(  # type: ignore[method-assign,assignment]
+            lambda cls, *args: self._refuse_function(cls, *args))
         try:
             yield
         finally:
