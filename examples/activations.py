@@ -1,3 +1,4 @@
+# %% [markdown]
 """Activation functions and their derivatives, the derivatives computed by autograd.
 
 Plots step, sigmoid, tanh, ReLU, LeakyReLU, ELU and GELU with their derivatives on [-5, 5]; each

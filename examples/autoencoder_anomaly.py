@@ -1,3 +1,4 @@
+# %% [markdown]
 """An autoencoder that flags malignant tumours as anomalies, having seen only benign ones.
 
 Course week 5 (Learning Strategies: Unsupervised Learning), with the anomaly detection of

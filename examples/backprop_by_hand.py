@@ -1,3 +1,4 @@
+# %% [markdown]
 """Backpropagation by hand: the lecture's chain-rule example, checked against backward().
 
 The slide's one-neuron example (a(L-1) = 0.48, a(L) = 0.66, C0 = (a(L) - y)^2): dC0/dw(L) by

@@ -1,3 +1,4 @@
+# %% [markdown]
 """A small convolutional network reads the handwritten digits: week 6 of the course.
 
 The same 8x8 digits as neural_network.py (scikit-learn's, no download), now as images: two

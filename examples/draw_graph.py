@@ -1,3 +1,4 @@
+# %% [markdown]
 """Draw the computation graph of a small MLP, with every value and gradient on it.
 
 One forward and backward pass of a 2-3-1 network on one sample; writes the graph after

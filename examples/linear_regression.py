@@ -1,3 +1,4 @@
+# %% [markdown]
 """Linear regression as in the lecture: one neuron y = wx + b, solved two ways.
 
 House size -> price (synthetic, from a seeded formula), then size, bedrooms, zip code and

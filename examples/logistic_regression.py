@@ -1,3 +1,4 @@
+# %% [markdown]
 """Logistic regression on the breast-cancer data, trained by batch, stochastic and mini-batch
 gradient descent, with the three loss curves on one figure as on the lecture's slide.
 

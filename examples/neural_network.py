@@ -1,3 +1,4 @@
+# %% [markdown]
 """A multilayer perceptron that reads handwritten digits: the lecture's network, end to end.
 
 Real data (scikit-learn's bundled 8x8 digits, no download), a stratified train / validation /

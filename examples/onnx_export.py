@@ -1,3 +1,4 @@
+# %% [markdown]
 """Deploy a trained network without autograd_lite: export it to ONNX and run it in ONNX Runtime.
 
 The digits MLP of neural_network.py (scikit-learn's 8x8 digits, no download), trained briefly,

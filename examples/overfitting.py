@@ -1,3 +1,4 @@
+# %% [markdown]
 """Overfitting, and three cures: a too-large MLP on 150 handwritten digits.
 
 Trains the same network four times, the same way: as is (its training and validation losses

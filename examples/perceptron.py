@@ -1,3 +1,4 @@
+# %% [markdown]
 """Rosenblatt's perceptron: a step activation and its learning rule; where it fails, and the fix.
 
 A perceptron learns two separable blobs with the perceptron rule (no backpropagation), then

@@ -1,3 +1,4 @@
+# %% [markdown]
 """A recurrent network forecasting the yearly sunspot numbers, against two baselines.
 
 Course week 7 (Model Architecture: Sequence Models), with the time series of weeks 10-11 in

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Train a 2-8-1 multi-layer perceptron on XOR with plain gradient descent.
 
 The whole training loop uses only the core: tensors, ops, backward() and .grad. Run:

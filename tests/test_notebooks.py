@@ -127,6 +127,15 @@ def test_every_example_runs_as_a_notebook_without_a_warning(notebook, name):
     assert run.stream("stderr") == "", f"{name} wrote to stderr:\n{run.stream('stderr')}"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_each_notebook_opens_with_the_examples_description_as_text(name):
+    """The docstring is a markdown cell (its script starts ``# %% [markdown]``), not a code
+    cell that would echo it as a string."""
+    first = jupytext.read(EXAMPLES / f"{name}.py").cells[0]
+    assert first.cell_type == "markdown" and not first.source.lstrip().startswith('"""')
+    assert first.source.split("\n")[0] in (EXAMPLES / f"{name}.py").read_text()
+
+
 # ---- the digits network and the graph of one pass ---------------------------------------------
 
 
