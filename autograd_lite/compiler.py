@@ -27,6 +27,13 @@ computes bit for bit what eager does, updates the same parameters, optimizer sta
 learning rate and the other hyper-parameters are read when the update runs, so a schedule needs
 no new trace.
 
+Memory: where an op declares a form of its forward or rule that writes into a given array
+(``Op.writes_into``), a line making an array over 1 KB writes, on the next call, into the array
+it made on the previous one, if nothing outside the program holds that array any more (its
+reference count says so): a ``.grad`` still set, a result or a view of one still held, an
+optimizer's state keep theirs, and a new array takes the place. So a steady training step makes
+no large array (``ag.testing.array_allocations`` counts them), and no one sees a value change.
+
 Guards, checked on every call, pick the program: the inputs' types, shapes and dtypes, grad
 mode, the ``training`` flag of each module called, and the identity of each of their parameters
 and buffers. A changed guard traces again (up to ``cache_limit`` programs; then it warns once
@@ -114,14 +121,13 @@ class Compiled:
     def __call__(self, *args):
         if self._eager or anomaly_mode.enabled:  # anomaly mode checks every op: run them
             return self.fn(*args)
-        key = _guard_key(args)
-        for program in self._programs.get(key, ()):
-            if program.state_holds():
-                self._last = program
-                if self.checks:
-                    self.checks -= 1
-                    return _checked_replay(self.fn, program, args)
-                return program.run(args)
+        program = self._cached(args)
+        if program is not None:
+            self._last = program
+            if self.checks:
+                self.checks -= 1
+                return _checked_replay(self.fn, program, args)
+            return program.run(args)
         if self.programs >= self.cache_limit:
             warnings.warn(f"compile: {self.fn.__name__} needed more than {self.cache_limit} "
                           "programs (its inputs or state keep changing); running it eagerly "
@@ -129,9 +135,17 @@ class Compiled:
             self._eager = True
             return self.fn(*args)
         result, program = _trace(self.fn, args)
-        self._programs.setdefault(key, []).append(program)
+        self._programs.setdefault(_guard_key(args), []).append(program)
         self._last = program
         return result
+
+    def _cached(self, args):
+        """The program traced for arguments and state like these (what the guards check), or
+        None."""
+        for program in self._programs.get(_guard_key(args), ()):
+            if program.state_holds():
+                return program
+        return None
 
     def explain(self) -> str:
         """What is cached: one paragraph per program, with the guards it was traced under and
@@ -483,6 +497,9 @@ class _Tracer:
         self.depth = 0        # > 0 inside a recorded call: what it calls is part of it
         self.modules = {}     # id -> module called
         self.counter = 0
+        # the arrays the lines calling a form write into, by number
+        self.buffers: list[np.ndarray] = []
+        self.spare = functools.partial(_spare, self.buffers)
 
     # -- names and references
 
@@ -567,9 +584,11 @@ class _Tracer:
                     "Convert inputs before calling it (pass ag.tensor(x), not x to be "
                     "converted inside)")
 
-    def emit(self, fn, hint, args, kwargs, out, comment=""):
+    def emit(self, fn, hint, args, kwargs, out, comment="", into=None):
         """Add ``out = fn(*args, **kwargs)`` to the program (``out`` None: a call only): a line of
-        source, and the same as a step for ``_Program._interpret``."""
+        source, and the same as a step for ``_Program._interpret``. ``into``, a form of ``fn``
+        that writes into a given array, and the input shaping its scratch space (None: the
+        result's), makes the source line call the form with an array kept between calls."""
         texts, arg_slots, kwarg_slots = [], [], {}
         for a in args:
             text, slot = self.arg(a)
@@ -578,7 +597,13 @@ class _Tracer:
         for key, v in kwargs.items():
             text, kwarg_slots[key] = self.arg(v)
             texts.append(f"{key}={text}")
-        line = f"{self.constant(fn, hint)}({', '.join(texts)})"
+        called = self.constant(fn, hint)
+        buffer = None if into is None else self._buffer(args, out, *into)
+        if buffer is not None:  # the source calls the form; the steps (run once) keep fn
+            texts.append(f"into={self.constant(self.spare, 'spare')}({len(self.buffers)})")
+            self.buffers.append(buffer)
+            called = self.constant(into[0], hint + "_into")
+        line = f"{called}({', '.join(texts)})"
         name = None if out is None else self.fresh(hint)
         self.steps.append((fn, arg_slots, kwarg_slots, name))
         if out is not None:
@@ -588,6 +613,18 @@ class _Tracer:
         self.lines.append(line + (f"  # {comment}" if comment else ""))
         if self.values is not None and out is not None:
             self.values.append((self.lines[-1], np.array(out)))
+
+    def _buffer(self, args, out, form, like):
+        """The array a line computing ``out`` writes into on the next call, or None where no
+        array is worth keeping: a result that is small, or not a new array of its own (a view,
+        an input passed through). Scratch space (``like``, an input) starts empty."""
+        if like is not None:
+            return np.empty_like(like) if like.nbytes > _KEPT_BYTES else None
+        if (type(out) is np.ndarray and out.nbytes > _KEPT_BYTES and out.flags.owndata
+                and out.flags.c_contiguous and out.flags.writeable
+                and not any(a is out for a in args)):
+            return out
+        return None
 
     # -- gradients sent to one node, summed as the engine sums them
 
@@ -633,6 +670,29 @@ class _Tracer:
         body = [*self.lines, f"return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})"]
         text = "\n".join([head, *("    " + line for line in body)]) + "\n"
         return text, types.SimpleNamespace(**self.constants)
+
+
+_KEPT_BYTES = 1024  # smaller arrays come from numpy's own cache of small blocks: none is kept
+
+
+def _spare(buffers, i):
+    """``buffers[i]``, the array line ``i`` wrote into on the previous call, if nothing else
+    holds it now; else a new array like it, kept in its place. So an array someone can still
+    see (a ``.grad``, a returned result, a view, an optimizer's state) is never written into."""
+    array = buffers[i]
+    if sys.getrefcount(array) != _HELD_BY_BUFFERS_ONLY:
+        array = buffers[i] = np.empty_like(array)
+    return array
+
+
+def _references_when_held_by_a_list_only():
+    """What ``sys.getrefcount`` says in ``_spare`` of an array nothing else holds."""
+    buffers = [np.empty(0)]
+    array = buffers[0]
+    return sys.getrefcount(array)
+
+
+_HELD_BY_BUFFERS_ONLY = _references_when_held_by_a_list_only()
 
 
 def _add_gradients(a, b):
@@ -721,10 +781,11 @@ def _recording_forward(tracer, op, forward):
         if type(out) is not np.ndarray:  # the op makes an array of it: record the same
             scalar = out
             out = np.asarray(out)
-            tracer.emit(forward, op.name, arrays, params, scalar)
+            tracer.emit(forward, op.name, arrays, params, scalar, into=_form(op, None, arrays))
             tracer.emit(np.asarray, "asarray", (scalar,), {}, out)
         else:
-            tracer.emit(forward, op.name, arrays, params, out, _user_line())
+            tracer.emit(forward, op.name, arrays, params, out, _user_line(),
+                        _form(op, None, arrays))
         return out
     return recorded
 
@@ -754,7 +815,8 @@ def _recording_vjp(tracer):
             formula = op.derivative[i] if isinstance(op.derivative, tuple) else op.derivative
             wrt = op.input_names[min(i, len(op.input_names) - 1)]
             tracer.emit(rule, f"{op.name}_grad_{wrt}", (g, out, *args), kwargs, gi,
-                        f"d {op.name} / d {wrt}" + (f" = {formula}" if formula else ""))
+                        f"d {op.name} / d {wrt}" + (f" = {formula}" if formula else ""),
+                        _form(op, 0 if op.variadic else i, args))
             if type(gi) is not np.ndarray:
                 scalar, gi = gi, np.asarray(gi)
                 tracer.emit(np.asarray, "asarray", (scalar,), {}, gi)
@@ -768,6 +830,16 @@ def _recording_vjp(tracer):
             result.append((dest, gi))
         return result
     return vjp
+
+
+def _form(op, rule, args):
+    """(the form of ``op``'s forward or rule writing into an array, the input its scratch
+    space is shaped like, or None), or None if it has none."""
+    declared = op.into.get(rule)
+    if declared is None:
+        return None
+    form, like = declared
+    return form, None if like is None else args[op.input_names.index(like)]
 
 
 def _refusing_function_backward(node, g, create_graph):

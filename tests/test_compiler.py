@@ -44,7 +44,12 @@ class _Recurrent(nn.Module):
         return self.head(output[:, -1])
 
 
-MODELS = {"mlp": (_mlp, (6, 4)), "cnn": (_cnn, (6, 1, 4, 4)),
+def _wide_mlp(dtype):
+    """Arrays over 1 KB, which a replay writes into again instead of making anew."""
+    return nn.Sequential(nn.Linear(40, 64, dtype=dtype), nn.ReLU(), nn.Linear(64, 3, dtype=dtype))
+
+
+MODELS = {"mlp": (_mlp, (6, 4)), "wide mlp": (_wide_mlp, (128, 40)), "cnn": (_cnn, (6, 1, 4, 4)),
           "batchnorm": (_batchnorm, (6, 1, 4, 4)),
           "lstm": (lambda dtype: _Recurrent(nn.LSTM(4, 5, batch_first=True, dtype=dtype)),
                    (6, 3, 4)),
@@ -394,6 +399,75 @@ def test_ten_thousand_replays_keep_memory_flat():
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown < 64 * 1024, grown
+
+
+W2_OPTIMIZERS = {"sgd": lambda ps: optim.SGD(ps, lr=0.1),
+                 "sgd momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+                 "adam": lambda ps: optim.Adam(ps, lr=1e-3)}
+
+
+@pytest.mark.parametrize("optimizer_name", sorted(W2_OPTIMIZERS))
+def test_a_steady_replay_of_the_w2_step_makes_no_array_over_1_kb(optimizer_name):
+    """The benchmark's MLP step (784-256-128-10, batch 128, float32): each line writes into the
+    array it wrote into on the previous call, the optimizer its update into memory it keeps;
+    what is left are small arrays (a row's label, its loss), from numpy's cache of blocks."""
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    opt = W2_OPTIMIZERS[optimizer_name](model.parameters())
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((128, 784)).astype(np.float32))
+    y = ag.tensor(rng.integers(0, 10, 128))
+
+    @ag.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(3):  # traces, runs the steps, compiles
+        train_step(x, y)
+    with ag.testing.array_allocations() as sizes:
+        loss = train_step(x, y)
+    assert [n for n in sizes if n > 1024] == []
+    assert 0 < len(sizes) < 200 and np.isfinite(loss.item())
+
+
+def test_an_array_someone_still_holds_is_never_written_into():
+    """A replay writes into an array again only when nothing outside holds it: a ``.grad``
+    kept from the previous step, a returned result, a view of one keep their values."""
+    ag.manual_seed(0)
+    model = _wide_mlp(np.float64)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @ag.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        hidden = model[1](model[0](x))
+        loss = nn.functional.cross_entropy(model[2](hidden), y)
+        loss.backward()
+        opt.step()
+        return hidden, hidden[:2], loss
+
+    batches = _batches("wide mlp", np.float64, count=6)
+    kept = []
+    for x, y in batches:
+        hidden, view, _ = train_step(x, y)
+        grad = model[0].weight.grad
+        kept.append((hidden, hidden.data.copy(), view, view.data.copy(), grad, grad.data.copy()))
+    assert "into=k.spare(" in train_step.source
+    for hidden, hidden_then, view, view_then, grad, grad_then in kept:
+        assert np.array_equal(hidden.data, hidden_then) and np.array_equal(view.data, view_then)
+        assert np.array_equal(grad.data, grad_then)
+    assert len({id(h.data) for h, *_ in kept}) == len(kept)  # each call made its own
+    # dropped, they are written into again: the step makes no large array
+    del kept, hidden, view, grad
+    train_step(*batches[0])
+    with ag.testing.array_allocations() as sizes:
+        train_step(*batches[1])
+    assert [n for n in sizes if n > 1024] == []
 
 
 def test_infinite_and_nan_constants_are_written_as_floats():

@@ -130,6 +130,54 @@ def test_a_compiled_forward_and_backward_replays_eager_bit_for_bit(op, data):
         assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
 
 
+INTO_FORMS = [pytest.param(op, rule, id=f"{name}:{'forward' if rule is None else f'rule {rule}'}")
+              for name, op in sorted(SHIPPED.items()) for rule in op.into]
+SPECIAL = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-300])
+
+
+def _with_special_values(a, rng):
+    """A float array with a few of its entries replaced by zeros of both signs, NaN, infinities
+    and a tiny number: where a form written another way could set a different bit."""
+    if not _floating(a) or a.size == 0:
+        return a
+    a = a.copy()
+    picked = rng.choice(a.size, size=min(a.size, len(SPECIAL)), replace=False)
+    a.flat[picked] = SPECIAL[:len(picked)].astype(a.dtype)
+    return a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("op", "rule"), INTO_FORMS)
+@given(data=st.data())
+def test_a_form_writing_into_an_array_gives_the_plain_functions_bits(op, rule, dtype, data):
+    """What ``writes_into`` declares (ag.compile's replays call it instead of the forward or the
+    rule, to reuse an array) returns exactly what the plain function does, special values
+    included, and a result form returns the very array it was given."""
+    arrays, params = data.draw(op_arguments(op), label="args, params")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    cast = _float32 if dtype == np.float32 else (lambda v: v)
+    arrays = [_with_special_values(cast(a), rng) for a in arrays]
+    params = {k: cast(v) for k, v in params.items()}
+    form, like = op.into[rule]
+    with np.errstate(all="ignore"):
+        out = op.forward(*arrays, **params)
+        if rule is None:
+            plain, args = out, arrays
+        else:
+            g = rng.standard_normal(np.shape(out)).astype(np.asarray(out).dtype)
+            g = _with_special_values(g, rng)
+            plain, args = op.run_rule(rule, g, out, tuple(arrays), params), [g, out, *arrays]
+        plain = np.asarray(plain)
+        shaped = plain if like is None else arrays[op.input_names.index(like)]
+        into = np.full_like(shaped, np.nan) if shaped.dtype.kind == "f" else np.empty_like(shaped)
+        got = form(*args, **params, into=into)
+    if like is None:
+        assert got is into
+    got = np.asarray(got)
+    assert got.dtype == plain.dtype and got.shape == plain.shape
+    assert got.tobytes() == plain.tobytes(), f"{op.name}: the form's bits differ"
+
+
 def _float32(value):
     """float64 arrays (inputs, class weights) and dtypes as float32; anything else as it is."""
     if value is np.float64:

@@ -493,14 +493,36 @@ def _cross_entropy_labels_grad(g, out, input, target, weight=None, ignore_index=
            derivative="softmax(x) - one_hot(target)")
 def _cross_entropy_labels(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Softmax cross-entropy of logits (N, C) against integer labels (N,), as one op."""
+    return _cross_entropy_labels_into(input, target, weight, ignore_index, reduction, into=None)
+
+
+@_cross_entropy_labels.writes_into(like="input")
+def _cross_entropy_labels_into(input, target, weight=None, ignore_index=-100, reduction="mean",
+                               *, into):
+    """The loss, with the shifted logits and their exponentials made in ``into`` (a new array
+    when None)."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     safe, w = _label_weights(target, weight, ignore_index, input.dtype)
-    shifted = input - input.max(axis=1, keepdims=True)  # exp never overflows
-    losses = (np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(safe)), safe]) * w
+    # exp never overflows
+    shifted = np.subtract(input, input.max(axis=1, keepdims=True), out=into)
+    picked = shifted[np.arange(len(safe)), safe]
+    losses = (np.log(np.exp(shifted, out=shifted).sum(axis=1)) - picked) * w
     if reduction == "none":
         return losses
     return losses.sum() / w.sum() if reduction == "mean" else losses.sum()
+
+
+@_cross_entropy_labels.writes_into(0)
+def _cross_entropy_labels_grad_into(g, out, input, target, weight=None, ignore_index=-100,
+                                    reduction="mean", *, into):
+    """The gradient, made in ``into``: the softmax, minus 1 at each label (where the one-hot
+    rows are 1; minus 0 elsewhere changes no bit), times each row's share."""
+    safe, w = _label_weights(target, weight, ignore_index, input.dtype)
+    scale = g * (w / w.sum() if reduction == "mean" else w)
+    grad = _ops.reduce.softmax_into(input, 1, into=into)
+    grad[np.arange(len(safe)), safe] -= 1
+    return np.multiply(grad, scale[:, None], out=into)
 
 
 @composite(kind="class_targets", draw={"label_smoothing": (0.0, 0.2)})

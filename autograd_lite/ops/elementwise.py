@@ -153,6 +153,22 @@ def relu(x):
     return np.maximum(x, 0)
 
 
+@relu.writes_into()
+def _relu_into(x, *, into):
+    return np.maximum(x, 0, out=into)
+
+
+@relu.writes_into(0)
+def _relu_grad_into(g, out, x, *, into):
+    """g * (x > 0) without the boolean mask: fmax(sign(x), 0) is 1 where x > 0 and +0 elsewhere
+    (NaN included), which is what the mask becomes when multiplied."""
+    if not (g.dtype == x.dtype == into.dtype and g.shape == into.shape):
+        into[...] = g * (x > 0)
+        return into
+    np.fmax(np.sign(x, out=into), 0, out=into)
+    return np.multiply(g, into, out=into)
+
+
 # ---- two-input selections: ties split the gradient evenly, as PyTorch does -------------------
 
 

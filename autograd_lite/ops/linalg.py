@@ -40,6 +40,27 @@ def matmul(x, y):
     return np.matmul(x, y)
 
 
+@matmul.writes_into()
+def _matmul_into(x, y, *, into):
+    return np.matmul(x, y, out=into)
+
+
+@matmul.writes_into(0)
+def _matmul_grad_x_into(g, out, x, y, *, into):
+    if x.ndim == 1 or y.ndim == 1:  # the lifted axes: a view of a product, not worth keeping
+        into[...] = _matmul_vjp_x(g, out, x, y)
+        return into
+    return np.matmul(g, y.swapaxes(-1, -2), out=into)
+
+
+@matmul.writes_into(1)
+def _matmul_grad_y_into(g, out, x, y, *, into):
+    if x.ndim == 1 or y.ndim == 1:
+        into[...] = _matmul_vjp_y(g, out, x, y)
+        return into
+    return np.matmul(x.swapaxes(-1, -2), g, out=into)
+
+
 # x @ weight.T + bias in one op: the weight's gradient comes out contiguous, in its own layout,
 # and no transpose or add node is recorded (the layer every MLP is made of).
 @primitive(lambda g, out, x, weight, bias: g @ weight,
@@ -54,6 +75,24 @@ def linear(x, weight, bias):
         out += bias  # the product is a new array: add in place, no second (batch, out) array
         return out
     return out + bias
+
+
+@linear.writes_into()
+def _linear_into(x, weight, bias, *, into):
+    if into.shape != x.shape[:-1] + weight.shape[:-1] or into.dtype != np.result_type(x, weight):
+        into[...] = linear.forward(x, weight, bias)  # a bias that broadcasts or widens
+        return into
+    return np.add(np.matmul(x, weight.T, out=into), bias, out=into)
+
+
+@linear.writes_into(0)
+def _linear_grad_x_into(g, out, x, weight, bias, *, into):
+    return np.matmul(g, weight, out=into)
+
+
+@linear.writes_into(1)
+def _linear_grad_weight_into(g, out, x, weight, bias, *, into):
+    return np.matmul(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]), out=into)
 
 
 # ---- einsum -----------------------------------------------------------------------------------

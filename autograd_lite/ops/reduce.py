@@ -123,6 +123,13 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@softmax.writes_into()
+def softmax_into(x, axis=-1, *, into):
+    """``softmax`` computed in ``into`` (which has its shape and dtype)."""
+    e = np.exp(np.subtract(x, _shift(x, axis), out=into), out=into)
+    return np.divide(e, e.sum(axis=axis, keepdims=True), out=into)
+
+
 @primitive(lambda g, out, x, axis=-1: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
            saves="out", kind="softmax", derivative="delta_ij - softmax(x)_j")
 def log_softmax(x, axis=-1):

@@ -124,6 +124,8 @@ class Op:
         self.domain = domain
         self.derivative = derivative
         self.kinks = (kinks,) if isinstance(kinks, str) else tuple(kinks)
+        # forward (None) or rule number -> (the same computed into a given array, like=)
+        self.into: dict[int | None, tuple[Callable[..., Any], str | None]] = {}
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
         self.__name__ = self.__qualname__ = forward.__name__
@@ -160,6 +162,19 @@ class Op:
         if self.variadic:
             return self.vjps[0](g, out, *args, argnum=i, **params or {})
         return self.vjps[i](g, out, *args, **params or {})
+
+    def writes_into(self, rule: int | None = None, *, like: str | None = None
+                    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare the decorated function as this op's forward (or its rule for input ``rule``)
+        computed into ``into``: an array of the result's shape and dtype, returned filled with
+        the very bits the plain function gives. With ``like``, ``into`` is instead scratch space
+        shaped as that input (for a result too small to be worth keeping). ``ag.compile``'s
+        replays call these to reuse an array instead of making one; the registry test checks
+        each against the plain function."""
+        def declare(form):
+            self.into[rule] = (form, like)
+            return form
+        return declare
 
     def saves_output(self, i) -> bool:
         """Whether the rule for input ``i`` reads the op's output."""

@@ -67,17 +67,18 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        s = self._scratch(p)  # the intermediate values below are made in s, one after the other
         m *= beta1
-        m += (1 - beta1) * g
+        m += np.multiply(g, 1 - beta1, out=s)
         v *= beta2
-        v += (1 - beta2) * (g * g)
+        v += np.multiply(np.multiply(g, g, out=s), 1 - beta2, out=s)
         if group["amsgrad"]:
             v_max = state.setdefault("max_exp_avg_sq", np.zeros_like(p))
             np.maximum(v_max, v, out=v_max)                 # v_max_t = max(v_max_{t-1}, v_t)
             v = v_max
         # theta -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - beta1^t), etc.
-        denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-        p -= (lr / (1 - beta1 ** t)) * (m / denom)
+        denom = np.add(np.divide(np.sqrt(v, out=s), math.sqrt(1 - beta2 ** t), out=s), eps, out=s)
+        p -= np.multiply(np.divide(m, denom, out=s), lr / (1 - beta1 ** t), out=s)
 
 
 class AdamW(Adam):

@@ -52,6 +52,7 @@ class Optimizer:
         self._check(self.defaults, "")
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
+        self._work = np.empty(0, np.uint8)  # ``_scratch``'s memory, grown to the largest need
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got a "
@@ -154,6 +155,13 @@ class Optimizer:
     def _update(self, p, g, state, group):
         """Step one parameter: ``p`` its data (updated in place), ``g`` its gradient (read)."""
         raise NotImplementedError
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        """An array of ``like``'s shape and dtype for ``_update``'s intermediate values, in memory
+        the optimizer keeps (as large as its largest parameter): a step makes no new arrays."""
+        if self._work.nbytes < like.nbytes:
+            self._work = np.empty(like.nbytes, np.uint8)
+        return self._work[:like.nbytes].view(like.dtype).reshape(like.shape)
 
     def _check(self, group, where):
         """Refuse invalid options of ``group`` (``where`` says which group, for the message)."""

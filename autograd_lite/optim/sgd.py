@@ -53,12 +53,13 @@ class SGD(Optimizer):
         g = -g if group["maximize"] else g
         if wd != 0:
             g = g + wd * p
+        s = self._scratch(p)  # the products below are made in s, one after the other
         if mu != 0:
             b = state.get("momentum_buffer")
             if b is None:                                   # t = 1: b_1 = g_1
                 b = state["momentum_buffer"] = np.array(g)  # an array even when 0-d
             else:
                 b *= mu
-                b += (1 - tau) * g
-            g = g + mu * b if group["nesterov"] else b
-        p -= lr * g
+                b += np.multiply(g, 1 - tau, out=s)
+            g = np.add(g, np.multiply(b, mu, out=s), out=s) if group["nesterov"] else b
+        p -= np.multiply(g, lr, out=s)
