@@ -160,13 +160,12 @@ def _relu_into(x, *, into):
 
 @relu.writes_into(0)
 def _relu_grad_into(g, out, x, *, into):
-    """g * (x > 0) without the boolean mask: fmax(sign(x), 0) is 1 where x > 0 and +0 elsewhere
-    (NaN included), which is what the mask becomes when multiplied."""
-    if not (g.dtype == x.dtype == into.dtype and g.shape == into.shape):
+    """g * (x > 0), the mask written into ``into`` as the 1.0 and 0.0 it becomes when
+    multiplied (no boolean array)."""
+    if not (g.dtype == into.dtype and g.shape == x.shape == into.shape):
         into[...] = g * (x > 0)
         return into
-    np.fmax(np.sign(x, out=into), 0, out=into)
-    return np.multiply(g, into, out=into)
+    return np.multiply(g, np.greater(x, 0, out=into), out=into)
 
 
 # ---- two-input selections: ties split the gradient evenly, as PyTorch does -------------------
