@@ -49,6 +49,7 @@ replays beside eager and raises at the first line whose value differs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import inspect
@@ -196,34 +197,45 @@ def _guard_key(args):
 class _Program:
     """A recorded call: its steps and their source, what it returns, and the state it assumes.
 
-    The first replay runs the steps one by one; the second compiles the source into a function,
-    which later replays run. Compiling costs about 10 us a line, so a 10^5-op program would pay
-    seconds before its first replay, and one traced for a single call never pays it."""
+    The first replay runs the steps one by one; the second writes the source and compiles it
+    into a function, which later replays run. Compiling costs about 10 us a line, so a 10^5-op
+    program would pay seconds before its first replay, and one traced for a single call never
+    pays it. The steps hold numbers and names only (functions and values are kept in ``fixed``),
+    so the garbage collector has no object per step to visit."""
 
-    def __init__(self, source, constants, steps, inputs, outputs, array_args, template,
-                 modules, leaves):
-        self.source, self.constants, self.inputs = source, constants, inputs
-        fixed: dict[int, Any] = {}  # the values the steps read that the program does not make
-        self.fixed: dict[int, Any] | None = fixed  # by number; None once compiled
-
-        def key(slot):  # a name (str), or the number a fixed value is kept under
-            named, value = slot
-            if named:
-                return value
-            fixed[len(fixed)] = value
-            return len(fixed) - 1
-
-        # (function, args, kwargs or None, output name); None once compiled
-        self.steps: list[tuple[Any, tuple[Any, ...], dict[str, Any] | None, Any]] | None = [
-            (fn, tuple(map(key, args)),
-             {name: key(slot) for name, slot in kwargs.items()} or None, out)
-            for fn, args, kwargs, out in steps]
-        self.outputs = [key(slot) for slot in outputs]
+    def __init__(self, render, steps, fixed, inputs, outputs, array_args, template, modules,
+                 leaves):
+        self._render = render  # () -> (source, constants); written when first needed
+        self._source: str | None = None
+        self._constants: types.SimpleNamespace | None = None
+        self.inputs = inputs
+        # (function, args, kwargs or None, output name), the function and each argument a slot:
+        # the name of a value the program makes or takes in, or the number of a value in
+        # ``fixed``, those it reads that it does not make. Both None once compiled.
+        self.steps: list[tuple[Any, tuple[Any, ...], dict[str, Any] | None, Any]] | None = steps
+        self.fixed: dict[int, Any] | None = fixed
+        self.outputs = outputs  # their slots
         self.function = None  # compiled on the second replay
         self.replays = 0
         self.array_args, self.template = array_args, template
         self.modules = modules  # (module, its training flag when traced)
         self.leaves = leaves    # (registry dict, name, tensor, its array when traced)
+
+    @property
+    def source(self) -> str:
+        """The program as Python source (written on the second call, or when asked for: a
+        recording's first replay runs its steps, and does not need it)."""
+        if self._source is None:
+            self._source, self._constants = self._render()
+            self._render = None
+        return self._source
+
+    @property
+    def constants(self) -> types.SimpleNamespace:
+        """What the source reads as ``k.<name>``: functions, parameters, optimizers."""
+        self.source  # noqa: B018 (written with the source)
+        assert self._constants is not None
+        return self._constants
 
     def state_holds(self) -> bool:
         """The guards on state: the modules' ``training`` flags, and the same parameter and
@@ -245,7 +257,11 @@ class _Program:
             self.steps = self.fixed = None  # only the first replay ran them
         function = function or self.function
         try:
-            values = self._interpret(arrays) if function is None else function(*arrays)
+            if function is None:
+                with _collector_paused():
+                    values = self._interpret(arrays)
+            else:
+                values = function(*arrays)
         except Exception as e:
             raise self._located(e) from None
         return _rebuild(self.template, iter(values))
@@ -258,9 +274,9 @@ class _Program:
         for at, (fn, args, kwargs, out) in enumerate(self.steps):
             try:
                 if kwargs is None:
-                    value = fn(*map(get, args))
+                    value = get(fn)(*map(get, args))
                 else:
-                    value = fn(*map(get, args), **{k: get(v) for k, v in kwargs.items()})
+                    value = get(fn)(*map(get, args), **{k: get(v) for k, v in kwargs.items()})
             except Exception:
                 self.failed_at = at
                 raise
@@ -416,15 +432,20 @@ _TENSOR = object()  # marks a Tensor's place in a result template
 
 def _trace(fn, args, keep_values=False):
     """Run ``fn(*args)`` eagerly with the recorder installed; its result and the program (and,
-    with ``keep_values``, a copy of each line's value, for ``check``).
+    with ``keep_values``, a copy of each line's value, for ``check``)."""
+    with _collector_paused():
+        return _record(fn, args, keep_values)
 
-    The cyclic garbage collector pauses meanwhile: the recording keeps every array and makes a
-    few objects per line, none of them garbage until the program is built, and the collector's
-    full passes over that growing heap took a third of a 10^5-op trace."""
+
+@contextlib.contextmanager
+def _collector_paused():
+    """The cyclic garbage collector paused, while tracing and while a recording's steps run: both
+    make a few objects per line, none of them garbage, and the collector's full passes over the
+    growing heap took a third of a 10^5-op trace and a third of its first replay."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _record(fn, args, keep_values)
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -442,14 +463,19 @@ def _record(fn, args, keep_values):
             array_args.append(i)
     with tracer.installed():
         result = fn(*args)
-    outputs: list[tuple[str, tuple[bool, Any]]] = []  # (ref, slot) of each Tensor returned
+    outputs: list[str | int] = []  # the slot of each Tensor returned
     template = _template(result, outputs, tracer)
     inputs = [names[i] for i in array_args]
-    source, constants = tracer.source(fn.__name__, inputs, [ref for ref, _ in outputs])
-    program = _Program(source, constants, tracer.steps, inputs, [slot for _, slot in outputs],
-                       set(array_args), template,
+    steps, slots = tracer.steps, [slot for slot in outputs]
+    program = _Program(lambda: tracer.source(fn.__name__, inputs, steps, slots), steps,
+                       tracer.fixed, inputs, slots, set(array_args), template,
                        [(m, m.training) for m in tracer.modules.values()], tracer.leaves())
-    return (result, program, tracer.values) if keep_values else (result, program)
+    values = tracer.values
+    tracer.finished()
+    if values is None:
+        return result, program
+    lines = program.source.splitlines()[1:]
+    return result, program, [(lines[i].strip(), value) for i, value in values]
 
 
 def _argument_names(fn, count):
@@ -484,10 +510,15 @@ class _Tracer:
     """Records the arrays a traced call makes, as lines of the program."""
 
     def __init__(self, keep_values=False):
-        # (line, a copy of its value), for check
-        self.values: list[tuple[str, np.ndarray]] | None = [] if keep_values else None
-        self.lines = []       # the program's body
+        # (step number, a copy of its value), for check
+        self.values: list[tuple[int, np.ndarray]] | None = [] if keep_values else None
         self.steps = []       # each line as (function, args, kwargs, output name), for _interpret
+        # each line as (the form called instead of the step's function, or None; name hint;
+        # buffer number or None; comment)
+        self.notes = []
+        self.checked = set()  # ids of the arrays read as constants, checked when first read
+        self.fixed = {}       # number -> a value the steps read that the program does not make
+        self.function_numbers = {}  # id(function) -> its number in fixed
         self.names = {}       # id(array) -> its name in the program
         self.arrays = []      # every named array, kept alive so that ids stay unique
         self.inputs = []      # the input arrays
@@ -524,13 +555,8 @@ class _Tracer:
         return f"k.{known}"
 
     def ref(self, value):
-        """How the program refers to an argument value."""
-        name = self.names.get(id(value))
-        if name is not None:
-            return name
+        """How the program's source refers to a value it reads but does not make."""
         if isinstance(value, np.ndarray):
-            if id(value) not in self.constant_names:
-                self._refuse_made_outside(value)
             return self.constant(value, self._array_hint(value))
         if isinstance(value, float) and not math.isfinite(value):
             return f"float({str(value)!r})"  # repr gives nan or inf, which are not names here
@@ -546,13 +572,18 @@ class _Tracer:
         return self.constant(value, getattr(value, "__name__", type(value).__name__.lower()))
 
     def arg(self, value):
-        """How the program reads a value: its source text (``ref``), and its slot for
-        ``_Program._interpret``: (True, its name) for a value the program makes or takes in,
-        else (False, the value itself)."""
+        """How the program reads a value, its slot: its name for a value the program makes or
+        takes in, else the number it is kept under in ``fixed`` (an array read so is checked
+        here, while tracing: one made from the step's arrays outside the ops is refused)."""
         name = self.names.get(id(value))
         if name is not None:
-            return name, (True, name)
-        return self.ref(value), (False, value)
+            return name
+        if type(value) is np.ndarray and id(value) not in self.checked:
+            self._refuse_made_outside(value)
+            self.checked.add(id(value))
+        number = len(self.fixed)
+        self.fixed[number] = value
+        return number
 
     def _array_hint(self, array):
         return self._leaf_name(lambda t: t.data is array)
@@ -589,30 +620,31 @@ class _Tracer:
         source, and the same as a step for ``_Program._interpret``. ``into``, a form of ``fn``
         that writes into a given array, and the input shaping its scratch space (None: the
         result's), makes the source line call the form with an array kept between calls."""
-        texts, arg_slots, kwarg_slots = [], [], {}
-        for a in args:
-            text, slot = self.arg(a)
-            texts.append(text)
-            arg_slots.append(slot)
-        for key, v in kwargs.items():
-            text, kwarg_slots[key] = self.arg(v)
-            texts.append(f"{key}={text}")
-        called = self.constant(fn, hint)
+        arg = self.arg
+        slots = tuple(map(arg, args))
+        kwarg_slots = {key: arg(v) for key, v in kwargs.items()} if kwargs else None
         buffer = None if into is None else self._buffer(args, out, *into)
-        if buffer is not None:  # the source calls the form; the steps (run once) keep fn
-            texts.append(f"into={self.constant(self.spare, 'spare')}({len(self.buffers)})")
+        if buffer is None:  # no function in the note: the collector lets go of such tuples
+            self.notes.append((None, hint, None, comment))
+        else:  # the source calls the form; the steps (run once) keep fn
+            self.notes.append((into[0], hint + "_into", len(self.buffers), comment))
             self.buffers.append(buffer)
-            called = self.constant(into[0], hint + "_into")
-        line = f"{called}({', '.join(texts)})"
         name = None if out is None else self.fresh(hint)
-        self.steps.append((fn, arg_slots, kwarg_slots, name))
+        # the function as a number too: with no object in it, the collector lets go of the step
+        self.steps.append((self.function_slot(fn), slots, kwarg_slots, name))
         if out is not None:
             self.names[id(out)] = name
             self.arrays.append(out)
-            line = f"{name} = {line}"
-        self.lines.append(line + (f"  # {comment}" if comment else ""))
-        if self.values is not None and out is not None:
-            self.values.append((self.lines[-1], np.array(out)))
+            if self.values is not None:
+                self.values.append((len(self.steps) - 1, np.array(out)))
+
+    def function_slot(self, fn):
+        """The number ``fn`` is kept under in ``fixed`` (one per function)."""
+        number = self.function_numbers.get(id(fn))
+        if number is None:
+            number = self.function_numbers[id(fn)] = len(self.fixed)
+            self.fixed[number] = fn
+        return number
 
     def _buffer(self, args, out, form, like):
         """The array a line computing ``out`` writes into on the next call, or None where no
@@ -664,12 +696,28 @@ class _Tracer:
                         found.append((registry, name, t, t.data))
         return found
 
-    def source(self, name, inputs, outputs):
-        """The program as Python source, and the namespace of what it reads."""
-        head = f"def {_identifier(name)}({', '.join(inputs)}{', ' if inputs else ''}*, k):"
-        body = [*self.lines, f"return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})"]
-        text = "\n".join([head, *("    " + line for line in body)]) + "\n"
-        return text, types.SimpleNamespace(**self.constants)
+    def finished(self):
+        """Let go of what only tracing needs (every array the call made, by id), keeping what
+        writing the source needs."""
+        del self.names, self.arrays, self.inputs, self.pending, self.values
+
+    def source(self, name, inputs, steps, outputs):
+        """The program as Python source, and the namespace of what it reads: a line per step,
+        ``out = k.<function>(arguments)  # comment``."""
+        def text(slot):
+            return slot if type(slot) is str else self.ref(self.fixed[slot])
+
+        lines = [f"def {_identifier(name)}({', '.join(inputs)}{', ' if inputs else ''}*, k):"]
+        for (fn, args, kwargs, out), (called, hint, buffer, comment) in zip(steps, self.notes):
+            texts = [*map(text, args), *(f"{key}={text(v)}" for key, v in (kwargs or {}).items())]
+            if buffer is not None:
+                texts.append(f"into={self.constant(self.spare, 'spare')}({buffer})")
+            line = f"{self.constant(called or self.fixed[fn], hint)}({', '.join(texts)})"
+            lines.append(f"    {'' if out is None else f'{out} = '}{line}"
+                         + (f"  # {comment}" if comment else ""))
+        returned = ", ".join(map(text, outputs)) + ("," if len(outputs) == 1 else "")
+        lines.append(f"    return ({returned})")
+        return "\n".join(lines) + "\n", types.SimpleNamespace(**self.constants)
 
 
 _KEPT_BYTES = 1024  # smaller arrays come from numpy's own cache of small blocks: none is kept
@@ -712,7 +760,10 @@ def _identifier(text):
 def _user_line():
     """file:line of the user's code that is running (the innermost frame outside the package)."""
     frame = engine.user_frame(sys._getframe(1))
-    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return f"{_basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+_basename = functools.lru_cache(maxsize=256)(os.path.basename)  # once per file, not per line
 
 
 
@@ -812,10 +863,8 @@ def _recording_vjp(tracer):
                 gi = rule(g, out, *args, **kwargs)
             finally:
                 tracer.depth -= 1
-            formula = op.derivative[i] if isinstance(op.derivative, tuple) else op.derivative
-            wrt = op.input_names[min(i, len(op.input_names) - 1)]
-            tracer.emit(rule, f"{op.name}_grad_{wrt}", (g, out, *args), kwargs, gi,
-                        f"d {op.name} / d {wrt}" + (f" = {formula}" if formula else ""),
+            hint, comment = _rule_names(op, i)
+            tracer.emit(rule, hint, (g, out, *args), kwargs, gi, comment,
                         _form(op, 0 if op.variadic else i, args))
             if type(gi) is not np.ndarray:
                 scalar, gi = gi, np.asarray(gi)
@@ -830,6 +879,14 @@ def _recording_vjp(tracer):
             result.append((dest, gi))
         return result
     return vjp
+
+
+@functools.lru_cache(maxsize=1024)  # once per op and input, not per line
+def _rule_names(op, i):
+    """The name hint and the comment of a line applying ``op``'s rule for input ``i``."""
+    formula = op.derivative[i] if isinstance(op.derivative, tuple) else op.derivative
+    wrt = op.input_names[min(i, len(op.input_names) - 1)]
+    return f"{op.name}_grad_{wrt}", f"d {op.name} / d {wrt}" + (f" = {formula}" if formula else "")
 
 
 def _form(op, rule, args):
