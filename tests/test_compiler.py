@@ -252,10 +252,13 @@ def test_the_recorder_is_removed_after_tracing_even_when_it_fails():
 def test_the_readme_shows_the_source_its_example_prints(capsys):
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Compile a training step"):]
-    code = section.split("```python\n")[1].split("```")[0]
+    code, counting = (part.split("```")[0] for part in section.split("```python\n")[1:3])
     shown = section.split("```text\n")[1].split("```")[0]
-    exec(compile(code, "README.md", "exec"), {"ag": ag, "np": np, "nn": nn, "optim": optim})
+    namespace = {"ag": ag, "np": np, "nn": nn, "optim": optim}
+    exec(compile(code, "README.md", "exec"), namespace)
     assert capsys.readouterr().out.rstrip("\n") == shown.rstrip("\n")
+    exec(compile(counting, "README.md", "exec"), namespace)  # its arrays are all small
+    assert capsys.readouterr().out == "[]\n"
 
 
 def test_compile_refuses_what_it_cannot_take():
