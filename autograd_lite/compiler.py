@@ -43,7 +43,8 @@ reading a tensor's value into Python (``item()``, ``float(t)``, ``bool(t)``, ``n
 (dropout's excepted), inputs converted inside it, custom ``Function`` backwards,
 ``create_graph``, hooks and ``ag.grad``. Python code around the ops (a counter, a print) runs
 when tracing only. Results come back as fresh Tensors without a graph; the recording runs in
-one thread. ``compile(fn, check=True)`` runs the first
+one thread, and calls of one compiled function must not overlap (they share its arrays: one
+that would is refused). ``compile(fn, check=True)`` runs the first
 replays beside eager and raises at the first line whose value differs.
 """
 
@@ -57,6 +58,7 @@ import keyword
 import math
 import os
 import sys
+import threading
 import types
 import warnings
 from typing import Any
@@ -106,6 +108,7 @@ class Compiled:
         self._programs = {}  # guard key -> the programs traced for it, each with its state
         self._last = None
         self._eager = False  # the cache limit was reached
+        self._running = threading.Lock()  # held by the call running
         functools.update_wrapper(self, fn)
 
     @property
@@ -122,6 +125,17 @@ class Compiled:
     def __call__(self, *args):
         if self._eager or anomaly_mode.enabled:  # anomaly mode checks every op: run them
             return self.fn(*args)
+        if not self._running.acquire(blocking=False):
+            raise RuntimeError(f"compile: {self.fn.__name__} was called while a call of it was "
+                               "running (from another thread, or from inside it); its program "
+                               "writes into the same arrays on every call, so calls must not "
+                               "overlap")
+        try:
+            return self._call(args)
+        finally:
+            self._running.release()
+
+    def _call(self, args):
         program = self._cached(args)
         if program is not None:
             self._last = program
@@ -132,7 +146,7 @@ class Compiled:
         if self.programs >= self.cache_limit:
             warnings.warn(f"compile: {self.fn.__name__} needed more than {self.cache_limit} "
                           "programs (its inputs or state keep changing); running it eagerly "
-                          "from now on", RuntimeWarning, stacklevel=2)
+                          "from now on", RuntimeWarning, stacklevel=3)
             self._eager = True
             return self.fn(*args)
         result, program = _trace(self.fn, args)

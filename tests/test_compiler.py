@@ -473,6 +473,41 @@ def test_an_array_someone_still_holds_is_never_written_into():
     assert [n for n in sizes if n > 1024] == []
 
 
+def test_a_call_overlapping_a_running_one_is_refused():
+    """A program writes into the same arrays on every call, so a second thread calling it while
+    a replay runs is refused instead of mixing the two calls' values."""
+    import threading
+
+    class WaitingSGD(optim.SGD):  # its update (replayed as part of step()) waits to be let go
+        release = threading.Event()
+
+        def _update(self, p, g, state, group):
+            assert self.release.wait(timeout=30)
+            super()._update(p, g, state, group)
+
+    w = ag.tensor(np.ones(3), requires_grad=True)
+    opt = WaitingSGD([w], lr=0.1)
+
+    @ag.compile
+    def train_step(x):
+        opt.zero_grad()
+        (w * x).sum().backward()
+        opt.step()
+        return w * 1.0
+
+    WaitingSGD.release.set()
+    train_step(np.ones(3))  # traces
+    WaitingSGD.release.clear()
+    replay = threading.Thread(target=train_step, args=(np.ones(3),))
+    replay.start()  # runs until the optimizer step, which waits
+    with pytest.raises(RuntimeError, match="called while a call of it was running"):
+        while replay.is_alive():
+            train_step(np.ones(3))
+    WaitingSGD.release.set()
+    replay.join()
+    assert np.array_equal(train_step(np.ones(3)).data, np.ones(3) - 0.1 - 0.1 - 0.1)  # 3 steps
+
+
 def test_infinite_and_nan_constants_are_written_as_floats():
     step = ag.compile(lambda x: ag.clip(x, -np.inf, np.inf) + np.nan)
     step(np.ones(2))
