@@ -20,8 +20,11 @@ What is recorded, in the order eager runs it: each op's forward (its numpy funct
 backward rule the engine calls, the sums of gradients sent to one node, the engine's shape and
 dtype fitting, and the calls that change state outside the graph, replayed as calls to the very
 same functions: ``optimizer.zero_grad()``, ``optimizer.step()``, a scheduler's ``step()``, the
-delivery of each leaf's gradient into ``.grad``, dropout's random mask, BatchNorm's update of
-its running statistics, gradient clipping. The replay therefore
+delivery of each leaf's gradient into ``.grad`` and its post-accumulate-grad hooks (so
+``DistributedDataParallel``'s averaging, with the wrapper's preparation before the forward),
+dropout's random mask, BatchNorm's update of its running statistics, gradient clipping. A
+tensor's value may be read inside those calls, as they run in full on every replay. The
+replay therefore
 computes bit for bit what eager does, updates the same parameters, optimizer state and
 ``.grad``s, and draws fresh random numbers from the same generators in the same order; the
 learning rate and the other hyper-parameters are read when the update runs, so a schedule needs
@@ -41,10 +44,10 @@ and runs eagerly). What a program cannot see change is refused while tracing, na
 reading a tensor's value into Python (``item()``, ``float(t)``, ``bool(t)``, ``numpy()``,
 ``tolist()``, ``np.asarray(t)``), in-place tensor ops, random numbers drawn inside the step
 (dropout's excepted), inputs converted inside it, custom ``Function`` backwards,
-``create_graph``, hooks and ``ag.grad``. Python code around the ops (a counter, a print) runs
-when tracing only. Results come back as fresh Tensors without a graph; the recording runs in
-one thread, and calls of one compiled function must not overlap (they share its arrays: one
-that would is refused). ``compile(fn, check=True)`` runs the first
+``create_graph``, tensor hooks (``register_hook``) and ``ag.grad``. Python code around the
+ops (a counter, a print) runs when tracing only. Results come back as fresh Tensors without a
+graph; the recording runs in one thread, and calls of one compiled function must not overlap
+(they share its arrays: one that would is refused). ``compile(fn, check=True)`` runs the first
 replays beside eager and raises at the first line whose value differs.
 """
 
@@ -67,6 +70,7 @@ import numpy as np
 
 from . import anomaly_mode, creation, engine
 from ._tensor import Tensor
+from .distributed import DistributedDataParallel
 from .errors import with_message
 from .function import FunctionNode
 from .grad_mode import grad_mode
@@ -807,6 +811,10 @@ class _Patches:
         self.set(engine, "_accumulate", _recording_accumulate(t, engine._accumulate))
         self.set(engine, "roots_and_seeds", _recording_seeds(t, engine.roots_and_seeds))
         self.set(engine, "run_backward", _no_capture(engine.run_backward))
+        self.set(engine, "_run_post_accumulate_hooks", _recording_call(
+            t, engine._run_post_accumulate_hooks, "post_accumulate_grad_hooks"))
+        self.set(DistributedDataParallel, "_prepare", _recording_call(
+            t, DistributedDataParallel._prepare, "DistributedDataParallel_prepare"))
         self.set(Module, "__call__", _noting_module(t, Module.__call__))
         self.set(_BatchNorm, "_track", _recording_call(t, _BatchNorm._track,
                                                        "track_running_stats"))
@@ -822,7 +830,7 @@ class _Patches:
             self.set(owner, method, _recording_call(t, vars(owner)[method],
                                                     f"{owner.__name__}_{method}"))
         for method, what in _VALUE_READS.items():
-            self.set(Tensor, method, _refusing(vars(Tensor)[method], what))
+            self.set(Tensor, method, _refusing(t, vars(Tensor)[method], what))
         self.set(Tensor, "_inplace", _refusing_inplace(Tensor._inplace))
         self.set(Tensor, "grad", _recording_grad_reset(t, vars(Tensor)["grad"]))
         return self
@@ -922,10 +930,6 @@ def _recording_accumulate(tracer, accumulate):
     def recorded(leaf, g, create_graph, fresh=False):
         if getattr(leaf, "_hooks", None):
             raise CompileError("compile: a hook on a leaf tensor is not supported")
-        if getattr(leaf, "_post_accumulate_grad_hooks", None):
-            raise CompileError("compile: a post-accumulate-grad hook on a leaf tensor (e.g. "
-                               "DistributedDataParallel's gradient averaging) is not supported; "
-                               "run this step eagerly")
         tracer.receive(leaf, g)
         accumulate(leaf, g, create_graph, fresh)
         tracer.emit(accumulate, "accumulate_grad", (leaf, g, create_graph, fresh), {}, None)
@@ -1003,9 +1007,13 @@ def _no_random(tracer, random_generator):
     return checked
 
 
-def _refusing(method, what):
+def _refusing(tracer, method, what):
+    """``method``, refused while tracing, except inside a recorded call (a hook, an optimizer's
+    step), which runs again in full on every replay."""
     @functools.wraps(method)
     def refused(self, *args, **kwargs):
+        if tracer.depth:
+            return method(self, *args, **kwargs)
         raise CompileError(f"compile: {what} at {_user_line()} reads a tensor's value into "
                            "Python while tracing; the replay would keep the value of the first "
                            "call. Return the tensor and read it after the call")

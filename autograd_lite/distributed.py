@@ -30,8 +30,8 @@ How the gradients are averaged, as PyTorch's DistributedDataParallel does:
   batch of 5 split 3 + 2); PyTorch divides by the number of ranks, the same when they are equal.
 * Every rank runs every step, and every parameter that requires grad gets a gradient in each
   backward (else the next forward raises; there is no ``find_unused_parameters``).
-  ``ag.compile`` (and ``fit(compile=True)``) refuses a DDP step: it could not replay the
-  averaging. Run DDP steps eagerly.
+  ``ag.compile`` (and ``fit(compile=True)``) replays a DDP step bit for bit: the wrapper's
+  preparation and each gradient's hook (which all-reduces the buckets) are recorded as calls.
 
 Only mpi4py's buffer methods (``Bcast``, ``Allreduce``) move arrays: no pickling. ``init()``
 makes an uncaught exception on any rank abort them all, so a failed rank never leaves the others
@@ -170,10 +170,15 @@ class DistributedDataParallel(Module):
     def forward(self, *inputs, **kwargs):
         """``module(*inputs, **kwargs)``; with grad enabled, the next backward is averaged."""
         if is_grad_enabled():
-            if self.broadcast_buffers:
-                _broadcast(list(self.module.buffers()), self._reducer.comm)
-            self._reducer.prepare(_batch_size(inputs, type(self).__name__))
+            self._prepare(_batch_size(inputs, type(self).__name__))
         return self.module(*inputs, **kwargs)
+
+    def _prepare(self, count: int) -> None:
+        """Before a forward on ``count`` samples: rank 0's buffers to every rank, and the next
+        backward's gradients averaged (one call, which ``ag.compile`` replays)."""
+        if self.broadcast_buffers:
+            _broadcast(list(self.module.buffers()), self._reducer.comm)
+        self._reducer.prepare(count)
 
 
 def _batch_size(inputs, caller: str) -> int:

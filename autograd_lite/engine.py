@@ -324,10 +324,15 @@ def deliver(leaf_grads, fresh, *, create_graph, capture):
         if capture is None:
             _accumulate(leaf, g, create_graph, leaf in fresh)
             if hooks is not None:  # registering a post-accumulate hook sets _hooks too
-                for hook in list(getattr(leaf, "_post_accumulate_grad_hooks", None) or ()):
-                    hook(leaf)
+                _run_post_accumulate_hooks(leaf)
         elif leaf in capture:
             capture[leaf] = g
+
+
+def _run_post_accumulate_hooks(leaf):
+    """Call each hook registered with ``register_post_accumulate_grad_hook`` on ``leaf``."""
+    for hook in list(getattr(leaf, "_post_accumulate_grad_hooks", None) or ()):
+        hook(leaf)
 
 
 def _destination(t):

@@ -98,7 +98,7 @@ def test_the_worker_splits_every_global_batch_and_the_last_one_unevenly():
 
 
 @needs_mpi
-@pytest.mark.parametrize("config", list(worker.BUCKET_CAPS))
+@pytest.mark.parametrize("config", list(worker.RUNS))
 def test_two_ranks_train_to_the_parameters_of_one_process_on_the_global_batch(ranks, config):
     want = _one_process_params()
     for r, report in enumerate(ranks):
@@ -115,10 +115,20 @@ def test_each_bucket_is_one_allreduce_per_step(ranks):
         train = report["train"]
         # the MLP has 4 parameters: a bucket each, two buckets of two, or one of all
         assert {k: v["buckets"] for k, v in train.items()} == {
-            "default": 1, "per_parameter": 4, "two_buckets": 2}
+            "default": 1, "per_parameter": 4, "two_buckets": 2, "two_buckets_compiled": 2}
         for config, result in train.items():
             assert result["allreduces_per_step"] == result["buckets"], config
         assert report["w2_allreduces_per_step"] == 1
+
+
+@needs_mpi
+def test_a_compiled_step_averages_as_the_eager_one_bit_for_bit(ranks):
+    """ag.compile replays the wrapper's preparation and the reducer's hooks, so fit(compile=True)
+    on 2 ranks ends with eager's parameters exactly, with the same Allreduce calls."""
+    for report in ranks:
+        eager, compiled = report["train"]["two_buckets"], report["train"]["two_buckets_compiled"]
+        assert compiled["params"] == eager["params"]
+        assert compiled["allreduces_per_step"] == eager["allreduces_per_step"] == 2
 
 
 @needs_mpi

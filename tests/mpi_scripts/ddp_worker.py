@@ -20,6 +20,9 @@ from autograd_lite.data import DataLoader, Subset, TensorDataset
 # the training runs: samples, global batch, epochs (the last batch of 23 is 5: 3 + 2 samples)
 N, BATCH, EPOCHS, SIZES = 23, 6, 3, (5, 8, 3)
 BUCKET_CAPS = {"default": None, "per_parameter": 1e-6, "two_buckets": 200 / 2**20}
+# the training runs: (bucket cap, whether fit compiles its step)
+RUNS = {**{name: (cap, False) for name, cap in BUCKET_CAPS.items()},
+        "two_buckets_compiled": (BUCKET_CAPS["two_buckets"], True)}
 
 
 class CountingComm:
@@ -54,15 +57,16 @@ def shard(rank, world):
             [rank::world]]
 
 
-def train(comm, rank, world, cap):
-    """fit() on a DDP model, on this rank's shard; the Allreduce calls of each step."""
+def train(comm, rank, world, cap, compile):
+    """fit() on a DDP model, on this rank's shard (``compile``: each step through ag.compile);
+    the Allreduce calls of each step."""
     model = dist.DistributedDataParallel(mlp(seed=rank), bucket_cap_mb=cap)  # rank 0's weights
     X, y = data()
     loader = DataLoader(Subset(TensorDataset(X, y), shard(rank, world)), batch_size=BATCH // world)
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     before = comm.allreduces
     history = ag.fit(model, nn.CrossEntropyLoss(), optimizer, loader, epochs=EPOCHS,
-                     progress=False)
+                     progress=False, compile=compile)
     return {"params": {k: v.data.tolist() for k, v in model.module.state_dict().items()},
             "allreduces_per_step": (comm.allreduces - before) / len(history.batch_loss),
             "buckets": len(model._reducer.buckets),
@@ -158,7 +162,7 @@ def main(out, fail):
         print("rank 0 finished", flush=True)
         return
     result = {"world": world,
-              "train": {name: train(comm, rank, world, cap) for name, cap in BUCKET_CAPS.items()},
+              "train": {name: train(comm, rank, world, *run) for name, run in RUNS.items()},
               "w2_allreduces_per_step": w2_allreduces(comm, world),
               "sampler": sampler_shards(),
               "checkpoint": checkpoint(out, rank),
