@@ -53,6 +53,7 @@ class Optimizer:
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
         self._work = np.empty(0, np.uint8)  # ``_scratch``'s memory, grown to the largest need
+        self._scratch_views: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}  # of it
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got a "
@@ -159,9 +160,14 @@ class Optimizer:
     def _scratch(self, like: np.ndarray) -> np.ndarray:
         """An array of ``like``'s shape and dtype for ``_update``'s intermediate values, in memory
         the optimizer keeps (as large as its largest parameter): a step makes no new arrays."""
-        if self._work.nbytes < like.nbytes:
-            self._work = np.empty(like.nbytes, np.uint8)
-        return self._work[:like.nbytes].view(like.dtype).reshape(like.shape)
+        key = (like.shape, like.dtype)
+        view = self._scratch_views.get(key)
+        if view is None:
+            if self._work.nbytes < like.nbytes:
+                self._work, self._scratch_views = np.empty(like.nbytes, np.uint8), {}
+            view = self._work[:like.nbytes].view(like.dtype).reshape(like.shape)
+            self._scratch_views[key] = view
+        return view
 
     def _check(self, group, where):
         """Refuse invalid options of ``group`` (``where`` says which group, for the message)."""
