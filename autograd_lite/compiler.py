@@ -484,9 +484,9 @@ def _record(fn, args, keep_values):
     outputs: list[str | int] = []  # the slot of each Tensor returned
     template = _template(result, outputs, tracer)
     inputs = [names[i] for i in array_args]
-    steps, slots = tracer.steps, [slot for slot in outputs]
-    program = _Program(lambda: tracer.source(fn.__name__, inputs, steps, slots), steps,
-                       tracer.fixed, inputs, slots, set(array_args), template,
+    steps = tracer.steps
+    program = _Program(lambda: tracer.source(fn.__name__, inputs, steps, outputs), steps,
+                       tracer.fixed, inputs, outputs, set(array_args), template,
                        [(m, m.training) for m in tracer.modules.values()], tracer.leaves())
     values = tracer.values
     tracer.finished()
@@ -596,7 +596,7 @@ class _Tracer:
         name = self.names.get(id(value))
         if name is not None:
             return name
-        if type(value) is np.ndarray and id(value) not in self.checked:
+        if isinstance(value, np.ndarray) and id(value) not in self.checked:
             self._refuse_made_outside(value)
             self.checked.add(id(value))
         number = len(self.fixed)

@@ -129,6 +129,56 @@ def sigmoid(x):
     return np.where(np.greater_equal(x, 0), 1 / (1 + e), e / (1 + e))
 
 
+# ---- the same, written into a given array (for ag.compile's replays) --------------------------
+
+
+def _ufunc_into(ufunc):
+    """The form of a forward that is one numpy ufunc: that ufunc with ``out=into``."""
+    def form(*args, into):
+        return ufunc(*args, out=into)
+    return form
+
+
+for _op, _ufunc in [(add, np.add), (sub, np.subtract), (mul, np.multiply), (div, np.true_divide),
+                    (neg, np.negative), (exp, np.exp), (log, np.log), (sqrt, np.sqrt),
+                    (abs, np.absolute), (sin, np.sin), (cos, np.cos), (tanh, np.tanh)]:
+    _op.writes_into()(_ufunc_into(_ufunc))
+
+
+@mul.writes_into(0)
+def _mul_grad_x_into(g, out, x, y, *, into):
+    return np.multiply(g, y, out=into)
+
+
+@mul.writes_into(1)
+def _mul_grad_y_into(g, out, x, y, *, into):
+    return np.multiply(g, x, out=into)
+
+
+@div.writes_into(0)
+def _div_grad_x_into(g, out, x, y, *, into):
+    return np.true_divide(g, y, out=into)
+
+
+@exp.writes_into(0)
+def _exp_grad_into(g, out, x, *, into):
+    return np.multiply(g, out, out=into)
+
+
+@log.writes_into(0)
+def _log_grad_into(g, out, x, *, into):
+    return np.true_divide(g, x, out=into)
+
+
+@tanh.writes_into(0)
+def _tanh_grad_into(g, out, x, *, into):
+    """g * (1 - out * out), the parenthesis made in ``into`` first."""
+    if not (g.dtype == out.dtype == into.dtype and g.shape == out.shape == into.shape):
+        into[...] = g * (1 - out * out)
+        return into
+    return np.multiply(g, np.subtract(1, np.multiply(out, out, out=into), out=into), out=into)
+
+
 # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): never overflows, exact for large |x|
 @primitive(lambda g, out, x: g * sigmoid.dispatch(x), saves="x", derivative="sigmoid(x)")
 def softplus(x):

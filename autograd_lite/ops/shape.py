@@ -120,6 +120,22 @@ def add_at(src, index, shape):
     return out
 
 
+@add_at.writes_into()
+def _add_at_into(src, index, shape, *, into):
+    into.fill(0)
+    index = as_index(index)
+    if _is_advanced(index):
+        np.add.at(into, index, src)
+    else:
+        into[index] = src
+    return into
+
+
+@getitem.writes_into(0)
+def _getitem_grad_into(g, out, x, index, *, into):
+    return _add_at_into(g, index, x.shape, into=into)
+
+
 def _unwritten(shape, index):
     """A mask of the elements ``x[index] = value`` leaves alone."""
     keep = np.ones(shape, dtype=bool)
