@@ -63,13 +63,8 @@ OPTIMIZERS = {"sgd": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=Tru
               "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1)}
 
 
-def _setup(model_name, optimizer_name, dtype):
-    """A model, its optimizer and a training step, from seed 0."""
-    ag.manual_seed(0)
-    make, _ = MODELS[model_name]
-    model = make(dtype)
-    opt = OPTIMIZERS[optimizer_name](model.parameters())
-
+def _train_step(model, opt):
+    """One training step of ``model``: zero_grad, cross-entropy, backward, step; the loss."""
     def train_step(x, y):
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(x), y)
@@ -77,7 +72,16 @@ def _setup(model_name, optimizer_name, dtype):
         opt.step()
         return loss
 
-    return model, opt, train_step
+    return train_step
+
+
+def _setup(model_name, optimizer_name, dtype):
+    """A model, its optimizer and a training step, from seed 0."""
+    ag.manual_seed(0)
+    make, _ = MODELS[model_name]
+    model = make(dtype)
+    opt = OPTIMIZERS[optimizer_name](model.parameters())
+    return model, opt, _train_step(model, opt)
 
 
 def _batches(model_name, dtype, count=4):
@@ -448,15 +452,7 @@ def test_a_steady_replay_of_the_w2_step_makes_no_array_over_1_kb(optimizer_name)
     rng = np.random.default_rng(0)
     x = ag.tensor(rng.standard_normal((128, 784)).astype(np.float32))
     y = ag.tensor(rng.integers(0, 10, 128))
-
-    @ag.compile
-    def train_step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    train_step = ag.compile(_train_step(model, opt))
     for _ in range(3):  # traces, runs the steps, compiles
         train_step(x, y)
     with ag.testing.array_allocations() as sizes:

@@ -265,6 +265,12 @@ def test_cross_entropy_by_hand():
           [-np.log(0.75), np.log(4.0)])
 
 
+def test_cross_entropy_of_integer_logits_is_computed_in_float64_as_numpy_would():
+    loss = F.cross_entropy(ag.tensor([[1, 2, 3]]), np.array([1]))
+    assert loss.dtype == np.float64
+    close(loss, -np_log_softmax(np.array([1.0, 2.0, 3.0]))[1])
+
+
 def test_cross_entropy_of_a_single_unbatched_sample():
     logits = np.array([1.0, 2.0, 0.5])
     loss = F.cross_entropy(ag.tensor(logits), np.array(1))

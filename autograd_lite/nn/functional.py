@@ -504,10 +504,11 @@ def _cross_entropy_labels_into(input, target, weight=None, ignore_index=-100, re
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     safe, w = _label_weights(target, weight, ignore_index, input.dtype)
-    # exp never overflows
+    # exp never overflows; it is taken in place but for integer logits (whose exp is float64)
     shifted = np.subtract(input, input.max(axis=1, keepdims=True), out=into)
     picked = shifted[np.arange(len(safe)), safe]
-    losses = (np.log(np.exp(shifted, out=shifted).sum(axis=1)) - picked) * w
+    exps = np.exp(shifted, out=shifted if shifted.dtype.kind == "f" else None)
+    losses = (np.log(exps.sum(axis=1)) - picked) * w
     if reduction == "none":
         return losses
     return losses.sum() / w.sum() if reduction == "mean" else losses.sum()

@@ -111,24 +111,23 @@ def getitem(x, index):
            derivative="1 (gathered back)", public=False)
 def add_at(src, index, shape):
     """A zero array of ``shape`` with ``src`` added at ``index`` (repeated indices accumulate)."""
-    index = as_index(index)
-    out = np.zeros(shape, dtype=src.dtype)
-    if _is_advanced(index):
-        np.add.at(out, index, src)  # accumulates repeated indices, unlike out[index] += src
-    else:
-        out[index] = src
-    return out
+    return _scatter(src, index, np.zeros(shape, dtype=src.dtype))
 
 
 @add_at.writes_into()
 def _add_at_into(src, index, shape, *, into):
     into.fill(0)
+    return _scatter(src, index, into)
+
+
+def _scatter(src, index, zeros):
+    """``zeros`` with ``src`` added at ``index``."""
     index = as_index(index)
     if _is_advanced(index):
-        np.add.at(into, index, src)
+        np.add.at(zeros, index, src)  # accumulates repeated indices, unlike zeros[index] += src
     else:
-        into[index] = src
-    return into
+        zeros[index] = src
+    return zeros
 
 
 @getitem.writes_into(0)
