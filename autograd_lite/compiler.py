@@ -854,7 +854,8 @@ def _recording_forward(tracer, op, forward):
         if type(out) is not np.ndarray:  # the op makes an array of it: record the same
             scalar = out
             out = np.asarray(out)
-            tracer.emit(forward, op.name, arrays, params, scalar, into=_form(op, None, arrays))
+            tracer.emit(forward, op.name, arrays, params, scalar, _user_line(),
+                        _form(op, None, arrays))
             tracer.emit(np.asarray, "asarray", (scalar,), {}, out)
         else:
             tracer.emit(forward, op.name, arrays, params, out, _user_line(),
